@@ -1,0 +1,28 @@
+import Foundation
+import GRDB
+
+/// Opens the SQLite database the way every process (server, worker, CLI) must: WAL through a
+/// pool, foreign keys enforced, and a busy timeout so a writer waits briefly instead of failing.
+public enum PortalDatabase {
+    public static func open(path: String, readers: Int = 8) throws -> DatabasePool {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = readers
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        // DatabasePool always runs in WAL mode.
+        return try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public static func isHealthy(_ reader: any DatabaseReader) async -> Bool {
+        do {
+            return try await reader.read { db in try Int.fetchOne(db, sql: "SELECT 1") == 1 }
+        } catch {
+            return false
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import GRDB
+
+/// Reads and writes the user tables for both kinds of principal.
+public struct UserStore: Sendable {
+    let db: any DatabaseWriter
+
+    public init(db: any DatabaseWriter) { self.db = db }
+
+    public func credential(email: String, kind: PrincipalKind) async throws -> UserCredential? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM \(kind.userTable) WHERE email = ?", arguments: [normalizeEmail(email)])
+                .map { UserCredential(row: $0, kind: kind) }
+        }
+    }
+
+    public func credential(_ principal: PrincipalRef) async throws -> UserCredential? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM \(principal.kind.userTable) WHERE id = ?", arguments: [principal.id])
+                .map { UserCredential(row: $0, kind: principal.kind) }
+        }
+    }
+
+    public func setPasswordHash(_ principal: PrincipalRef, hash: String, now: Int64) async throws {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE \(principal.kind.userTable) SET password_hash = ?, updated_at = ? WHERE id = ?",
+                           arguments: [hash, now, principal.id])
+        }
+    }
+
+    public func recordSignIn(_ principal: PrincipalRef, now: Int64) async throws {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE \(principal.kind.userTable) SET last_sign_in_at = ? WHERE id = ?", arguments: [now, principal.id])
+        }
+    }
+
+    public func customer(id: String) async throws -> CustomerUser? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM customer_users WHERE id = ?", arguments: [id]).map(CustomerUser.init(row:))
+        }
+    }
+
+    public func staff(id: String) async throws -> StaffUser? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM staff_users WHERE id = ?", arguments: [id]).map(StaffUser.init(row:))
+        }
+    }
+
+    /// The accounts a customer may act for, by name.
+    public func accounts(ofCustomer userId: String) async throws -> [Account] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
+                WHERE m.user_id = ? ORDER BY a.name, a.id
+                """, arguments: [userId]).map(Account.init(row:))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import GRDB
+import Logging
+
+/// The whole service layer, wired once. The web app and the worker both build it from here, so
+/// they share every rule.
+public struct PortalServices: Sendable {
+    public let database: DatabasePool
+    public let clock: PortalClock
+    public let links: LinkBuilder
+    public let users: UserStore
+    public let sessions: SessionService
+    public let throttle: ThrottleService
+    public let audit: AuditService
+    public let mfa: MFAService
+    public let auth: AuthService
+    public let accountSecurity: AccountSecurityService
+    public let invitations: InvitationService
+    public let passwordReset: PasswordResetService
+    public let directory: DirectoryService
+    public let outbox: MailOutbox
+    public let secrets: SecretBox
+
+    public struct Dependencies: Sendable {
+        public var database: DatabasePool
+        public var clock: PortalClock
+        public var secrets: SecretBox
+        public var hasher: PasswordHasher
+        public var mailTemplates: MailTemplates
+        public var links: LinkBuilder
+        public var sessionPolicy: SessionPolicy
+        public var throttlePolicy: ThrottlePolicy
+        public var issuer: String
+
+        public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
+                    mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
+                    throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal") {
+            self.database = database
+            self.clock = clock
+            self.secrets = secrets
+            self.hasher = hasher
+            self.mailTemplates = mailTemplates
+            self.links = links
+            self.sessionPolicy = sessionPolicy
+            self.throttlePolicy = throttlePolicy
+            self.issuer = issuer
+        }
+    }
+
+    public init(_ d: Dependencies) async throws {
+        let db = d.database
+        database = db
+        clock = d.clock
+        links = d.links
+        secrets = d.secrets
+        users = UserStore(db: db)
+        sessions = SessionService(db: db, clock: d.clock, policy: d.sessionPolicy)
+        throttle = ThrottleService(db: db, clock: d.clock, policy: d.throttlePolicy)
+        audit = AuditService(db: db, clock: d.clock)
+        mfa = MFAService(db: db, clock: d.clock, secrets: d.secrets, issuer: d.issuer)
+        outbox = MailOutbox(db: db, clock: d.clock, templates: d.mailTemplates)
+        auth = try await AuthService(users: users, sessions: sessions, mfa: mfa, throttle: throttle, audit: audit,
+                                     hasher: d.hasher, clock: d.clock)
+        accountSecurity = AccountSecurityService(users: users, sessions: sessions, mfa: mfa, audit: audit, hasher: d.hasher,
+                                                 outbox: outbox, links: d.links, clock: d.clock)
+        let tokens = EmailTokenStore(clock: d.clock)
+        invitations = InvitationService(db: db, tokens: tokens, outbox: outbox, audit: audit, sessions: sessions,
+                                        hasher: d.hasher, links: d.links, clock: d.clock)
+        passwordReset = PasswordResetService(db: db, tokens: tokens, outbox: outbox, throttle: throttle, hasher: d.hasher,
+                                             links: d.links, clock: d.clock)
+        directory = DirectoryService(db: db, hasher: d.hasher, clock: d.clock)
+    }
+}

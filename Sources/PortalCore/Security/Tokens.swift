@@ -1,0 +1,28 @@
+import Crypto
+import Foundation
+
+/// Bearer secrets (session ids, email links): 256 random bits handed out once; only their SHA-256 is stored,
+/// so a copy of the database cannot be replayed.
+public enum SecretToken {
+    public static func generate() -> String { RandomBytes.base64URL(count: 32) }
+
+    public static func hash(_ token: String) -> String {
+        SHA256.hash(data: Array(token.utf8)).hexString
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Digest {
+    public var hexString: String { Array(self).hexString }
+}
+
+/// Constant-time comparison for secrets, so timing reveals nothing about how much matched.
+public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for i in 0..<a.count { difference |= a[i] ^ b[i] }
+    return difference == 0
+}

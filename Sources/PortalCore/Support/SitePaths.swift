@@ -1,0 +1,37 @@
+import Foundation
+
+/// Every URL the portal serves or sends, in one place: the router registers these paths and the
+/// services build emailed links from them, so a link can never point at a route that does not exist.
+public enum SitePath {
+    public static let home = "/"
+    public static let login = "/login"
+    public static let loginMFA = "/login/mfa"
+    public static let logout = "/logout"
+    public static let mfaSetup = "/account/mfa/setup"
+    public static let account = "/account"
+    public static let accountPassword = "/account/password"
+    public static let accountRecoveryCodes = "/account/recovery-codes"
+    public static let accountMFAReset = "/account/mfa/reset"
+    public static let accountSessionsRevoke = "/account/sessions/revoke"
+    public static let accountSessionsRevokeOthers = "/account/sessions/revoke-others"
+    public static let accountSwitch = "/account/switch"
+    public static let passwordForgot = "/password/forgot"
+    public static let passwordResetPrefix = "/password/reset"
+    public static let invitePrefix = "/invite"
+    public static let healthz = "/healthz"
+
+    public static func passwordReset(_ token: String) -> String { "\(passwordResetPrefix)/\(token)" }
+    public static func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
+}
+
+/// Absolute links for emails and CLI output.
+public struct LinkBuilder: Sendable {
+    public let publicURL: String
+
+    public init(publicURL: String) {
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+    }
+
+    public func absolute(_ path: String) -> String { publicURL + path }
+    public var isHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
+}

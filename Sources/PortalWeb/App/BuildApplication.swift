@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import ServiceLifecycle
+import Logging
+import PortalCore
+
+/// What the web app needs beyond the services.
+public struct WebSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var publicURL: String
+    public var templatesDirectory: String
+    public var publicDirectory: String
+    public var csrfKey: SymmetricKeyData
+
+    public init(host: String, port: Int, publicURL: String, templatesDirectory: String, publicDirectory: String, csrfKey: SymmetricKeyData) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.templatesDirectory = templatesDirectory
+        self.publicDirectory = publicDirectory
+        self.csrfKey = csrfKey
+    }
+
+    var isHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
+}
+
+/// Key bytes wrapped so PortalWeb's public API does not leak swift-crypto's types.
+public struct SymmetricKeyData: Sendable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// The one place the web app is assembled: `portal serve`, `portal demo` and the tests all call it.
+public func buildApplication(settings: WebSettings, services: PortalServices, logger: Logger,
+                             backgroundServices: [any Service] = []) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(settings: settings, services: services, logger: logger)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+        logger: logger)
+    for service in backgroundServices { app.addServices(service) }
+    return app
+}
+
+public func buildRouter(settings: WebSettings, services: PortalServices, logger: Logger) async throws -> Router<PortalRequestContext> {
+    let renderer = try await PageRenderer(directory: settings.templatesDirectory)
+    let cookies = SessionCookies(secure: settings.isHTTPS)
+    let csrf = CSRFTokens(key: .init(data: settings.csrfKey.bytes))
+
+    let router = Router(context: PortalRequestContext.self)
+    router.addMiddleware {
+        RequestLogMiddleware()
+        SecurityHeadersMiddleware(hsts: settings.isHTTPS)
+        ErrorPageMiddleware(renderer: renderer)
+        FileMiddleware(settings.publicDirectory, cacheControl: .init([(MediaType(type: .any), [.public, .maxAge(3600)])]), logger: logger)
+        SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)
+        CSRFMiddleware(csrf: csrf)
+    }
+    HealthController(database: services.database).register(on: router)
+    AuthController(services: services, renderer: renderer, cookies: cookies).register(on: router)
+    MFASetupController(services: services, renderer: renderer, cookies: cookies).register(on: router)
+    InvitationController(services: services, renderer: renderer, cookies: cookies).register(on: router)
+    PasswordResetController(services: services, renderer: renderer, cookies: cookies).register(on: router)
+
+    let customer = router.group()
+        .add(middleware: RequireCustomerMiddleware(users: services.users))
+        .group(context: CustomerRequestContext.self)
+    DashboardController(renderer: renderer).register(on: customer)
+    AccountController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
+    return router
+}

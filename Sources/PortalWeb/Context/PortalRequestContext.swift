@@ -1,0 +1,67 @@
+import Hummingbird
+import NIOCore
+import PortalCore
+
+/// Every request's context: who is calling (if anyone), the CSRF token for the forms it renders,
+/// the parsed form of a POST, and cookies to set on the way out.
+public struct PortalRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    public var session: SessionRecord?
+    /// The cookie value of `session`, kept only to bind the CSRF token.
+    var sessionToken: String?
+    public var csrfToken: String = ""
+    public var form = FormFields()
+    public var userAgent: String = ""
+    var cookiesToSet: [Cookie] = []
+    var flash: FlashMessage?
+    /// Set by `RequireCustomerMiddleware` for signed-in customer routes.
+    var customer: CustomerIdentity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    public var client: ClientInfo {
+        ClientInfo(address: remoteAddress?.ipAddress ?? "unknown", userAgent: userAgent)
+    }
+
+    /// Bodies are forms of a few fields; nothing larger is accepted.
+    public var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// The signed-in customer and the accounts they may act for.
+public struct CustomerIdentity: Sendable {
+    public var user: CustomerUser
+    public var accounts: [Account]
+    public var activeAccount: Account?
+}
+
+/// Routes in this context can only be reached by a customer who finished both sign-in steps:
+/// its initialiser throws otherwise, so a handler cannot forget the check.
+public struct CustomerRequestContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let session: SessionRecord
+    public let identity: CustomerIdentity
+    public let csrfToken: String
+    public let form: FormFields
+    public let client: ClientInfo
+    let flash: FlashMessage?
+
+    public init(context: PortalRequestContext) throws {
+        guard let session = context.session, session.stage == .complete, session.principal.kind == .customer,
+              let identity = context.customer else {
+            throw HTTPError(.unauthorized)
+        }
+        self.coreContext = context.coreContext
+        self.session = session
+        self.identity = identity
+        self.csrfToken = context.csrfToken
+        self.form = context.form
+        self.client = context.client
+        self.flash = context.flash
+    }
+
+    public var maxUploadSize: Int { 64 * 1024 }
+}

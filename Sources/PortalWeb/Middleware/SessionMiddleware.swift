@@ -1,0 +1,71 @@
+import Hummingbird
+import PortalCore
+
+/// Cookie names and attributes in one place.
+struct SessionCookies: Sendable {
+    static let session = "portal_session"
+    static let preSession = "portal_pre"
+    static let flash = "portal_flash"
+    let secure: Bool
+
+    func session(_ token: String) -> Cookie {
+        Cookie(name: Self.session, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    func clearSession() -> Cookie {
+        Cookie(name: Self.session, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    func preSession(_ value: String) -> Cookie {
+        Cookie(name: Self.preSession, value: value, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    func flash(_ code: FlashMessage) -> Cookie {
+        Cookie(name: Self.flash, value: code.rawValue, maxAge: 60, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    func clearFlash() -> Cookie {
+        Cookie(name: Self.flash, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+}
+
+/// Loads the server-side session named by the cookie and derives the CSRF token. Before sign-in
+/// the browser gets a random pre-session cookie instead, so sign-in forms are protected too.
+struct SessionMiddleware: RouterMiddleware {
+    typealias Context = PortalRequestContext
+    let sessions: SessionService
+    let csrf: CSRFTokens
+    let cookies: SessionCookies
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.userAgent = request.headers[.userAgent] ?? ""
+        var clearStale = false
+        if let token = request.cookies[SessionCookies.session]?.value, !token.isEmpty {
+            if let session = try await sessions.find(token: token) {
+                try await sessions.touch(session)
+                context.session = session
+                context.sessionToken = token
+                context.csrfToken = csrf.token(for: "session:" + token)
+            } else {
+                clearStale = true
+            }
+        }
+        if context.session == nil {
+            var pre = request.cookies[SessionCookies.preSession]?.value ?? ""
+            if pre.count < 32 {
+                pre = SecretToken.generate()
+                context.cookiesToSet.append(cookies.preSession(pre))
+            }
+            context.csrfToken = csrf.token(for: "pre:" + pre)
+        }
+        if let code = request.cookies[SessionCookies.flash]?.value, !code.isEmpty {
+            context.flash = FlashMessage(rawValue: code)
+            context.cookiesToSet.append(cookies.clearFlash())
+        }
+        var response = try await next(request, context)
+        if clearStale && response.headers[.setCookie] == nil { response.setCookie(cookies.clearSession()) }
+        for cookie in context.cookiesToSet { response.setCookie(cookie) }
+        return response
+    }
+}

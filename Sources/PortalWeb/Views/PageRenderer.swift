@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import Mustache
+
+public struct TemplateError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Renders pages from `Templates/`. Templates are parsed once at startup, and a missing or broken
+/// template stops startup rather than failing on a customer's request.
+struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+
+    static let requiredTemplates = [
+        "layout", "error", "login", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
+        "invite", "invite_invalid", "password_forgot", "password_forgot_sent", "password_reset", "password_reset_invalid",
+        "email/invite.text", "email/invite.html", "email/password_reset.text", "email/password_reset.html",
+        "email/password_changed.text", "email/password_changed.html", "email/mfa_reset.text", "email/mfa_reset.html",
+    ]
+
+    init(directory: String) async throws {
+        do {
+            library = try await MustacheLibrary(directory: directory, withExtension: "mustache")
+        } catch let error as MustacheLibrary.ParserError {
+            throw TemplateError(description: "template \(error.filename) does not parse: \(error.error) at line \(error.context.lineNumber)")
+        }
+        for name in Self.requiredTemplates where library.getTemplate(named: name) == nil {
+            throw TemplateError(description: "template \(directory)/\(name).mustache is missing")
+        }
+    }
+
+    func render(_ name: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        guard let html = library.render(context, withTemplate: name) else {
+            // Checked at startup; reaching this means the template set changed underneath us.
+            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "Internal error")))
+        }
+        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+                                 body: .init(byteBuffer: ByteBuffer(string: html)))
+        // Pages show personal data: never keep them in shared or browser caches.
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    func errorPage(status: HTTPResponse.Status, message: String?, requestId: String) -> Response {
+        let (title, defaultMessage) = Self.describe(status)
+        var response = render("error", [
+            "title": title, "status": status.code, "message": message ?? defaultMessage, "requestId": requestId,
+            "showRequestId": status.code >= 500,
+        ], status: status)
+        if status == .tooManyRequests { response.headers[.retryAfter] = "60" }
+        return response
+    }
+
+    static func describe(_ status: HTTPResponse.Status) -> (String, String) {
+        switch status.code {
+        case 400: ("Something is wrong with that request", "The request could not be understood. Go back and check what you entered.")
+        case 403: ("Not allowed", "You don't have permission to do that.")
+        case 404: ("Page not found", "We couldn't find that page. It may have moved, or the link may be wrong.")
+        case 405: ("Not allowed", "That action isn't available here.")
+        case 429: ("Too many attempts", "Too many attempts. Wait a little and try again.")
+        case 500...: ("Something went wrong", "Something went wrong on our side. Nothing was charged or changed. Try again in a moment; if it keeps happening, contact support and quote the reference below.")
+        default: ("Request failed", "The request could not be completed.")
+        }
+    }
+}
+
+/// Short messages shown once after a redirect. Only the code travels in the cookie, so nothing a
+/// visitor sends can be reflected into the page.
+enum FlashMessage: String, Sendable {
+    case signedOut = "signed-out"
+    case passwordChanged = "password-changed"
+    case passwordReset = "password-reset"
+    case sessionRevoked = "session-revoked"
+    case sessionsRevoked = "sessions-revoked"
+    case mfaReset = "mfa-reset"
+    case sessionExpired = "session-expired"
+    case accountSwitched = "account-switched"
+
+    var text: String {
+        switch self {
+        case .signedOut: "You have signed out."
+        case .passwordChanged: "Your password was changed. Other devices have been signed out."
+        case .passwordReset: "Your password was reset and every session signed out. Sign in with your new password and your authenticator code."
+        case .sessionRevoked: "That session was signed out."
+        case .sessionsRevoked: "All your other sessions were signed out."
+        case .mfaReset: "Your authenticator was removed. Set up a new one to continue."
+        case .sessionExpired: "Your sign-in took too long or expired. Please start again."
+        case .accountSwitched: "Switched account."
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import PortalCore
+
+/// Settings shared by every subcommand. Each option overrides its environment variable, which
+/// overrides the default: the same order the Hummingbird template uses (CLI → environment → default).
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .customLong("database"), help: "SQLite database file. Env: PORTAL_DATABASE. Default: var/portal.sqlite")
+    var database: String?
+
+    @Option(name: .customLong("bind"), help: "Address to listen on, host:port. Env: PORTAL_BIND. Default: 127.0.0.1:8080")
+    var bind: String?
+
+    @Option(name: .customLong("public-url"), help: "The portal's public base URL, used in emailed links and to decide Secure cookies and HSTS. Env: PORTAL_PUBLIC_URL. Required by serve.")
+    var publicURL: String?
+
+    @Option(name: .customLong("key-file"), help: "File holding the 32-byte data-encryption key (base64), which seals TOTP secrets and gateway credentials. Create one with `portal key generate`. Env: PORTAL_KEY_FILE. Required.")
+    var keyFile: String?
+
+    @Option(name: .customLong("smtp-url"), help: "Outgoing mail: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or file:///dir to write .eml files. Env: PORTAL_SMTP_URL. Required by serve and worker.")
+    var smtpURL: String?
+
+    @Option(name: .customLong("mail-from"), help: "Sender of outgoing mail, e.g. \"Billing <billing@example.com>\". Env: PORTAL_MAIL_FROM. Required by serve and worker.")
+    var mailFrom: String?
+
+    @Option(name: .customLong("resources"), help: "Directory holding Templates/, Public/ and Migrations/. Env: PORTAL_RESOURCES. Default: the current directory")
+    var resources: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
+    var logLevel: String?
+
+    /// CLI values first, then environment variables (`portal.public-url` ↔ `PORTAL_PUBLIC_URL`).
+    func reader() -> ConfigReader {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        let pairs: [(String, String?)] = [
+            ("portal.database", database), ("portal.bind", bind), ("portal.public.url", publicURL),
+            ("portal.key.file", keyFile), ("portal.smtp.url", smtpURL), ("portal.mail.from", mailFrom),
+            ("portal.resources", resources), ("portal.log.level", logLevel),
+        ]
+        for (key, value) in pairs {
+            if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
+        }
+        return ConfigReader(providers: [
+            InMemoryProvider(name: "arguments", values: values),
+            EnvironmentVariablesProvider(),
+        ])
+    }
+
+    enum Requirement { case required, optional }
+
+    /// Validates what this command needs and returns the configuration, or throws one line naming the setting.
+    func load(needPublicURL: Requirement = .required, needMail: Requirement = .required, needKey: Requirement = .required,
+              defaultPublicURL: String? = nil,
+              defaultKeyFile: String? = nil, defaultSMTP: String? = nil, defaultMailFrom: String? = nil) throws -> PortalConfiguration {
+        let config = reader()
+        let database = config.string(forKey: "portal.database", default: "var/portal.sqlite")
+        guard !database.isEmpty else { throw ConfigurationError("PORTAL_DATABASE", "must not be empty") }
+        let (host, port) = try PortalConfiguration.parseBind(config.string(forKey: "portal.bind", default: "127.0.0.1:8080"))
+
+        var publicURL = config.string(forKey: "portal.public.url") ?? defaultPublicURL ?? ""
+        if publicURL.isEmpty {
+            if needPublicURL == .required {
+                throw ConfigurationError("PORTAL_PUBLIC_URL", "is not set: give the portal's public base URL, e.g. https://pay.example.com")
+            }
+            publicURL = "http://\(host):\(port)"
+        }
+        publicURL = try PortalConfiguration.validatePublicURL(publicURL)
+
+        let keyFile = config.string(forKey: "portal.key.file") ?? defaultKeyFile ?? ""
+        if keyFile.isEmpty && needKey == .required {
+            throw ConfigurationError("PORTAL_KEY_FILE", "is not set: create a key with `portal key generate --out FILE` and point PORTAL_KEY_FILE at it")
+        }
+
+        var smtpURL = config.string(forKey: "portal.smtp.url") ?? defaultSMTP ?? ""
+        var mailFrom = config.string(forKey: "portal.mail.from") ?? defaultMailFrom ?? ""
+        if needMail == .required {
+            if smtpURL.isEmpty { throw ConfigurationError("PORTAL_SMTP_URL", "is not set: e.g. smtp://user:pass@mail.example.com:587, or file:///var/lib/portal/mail") }
+            if mailFrom.isEmpty { throw ConfigurationError("PORTAL_MAIL_FROM", "is not set: e.g. \"Billing <billing@example.com>\"") }
+        } else {
+            if smtpURL.isEmpty { smtpURL = "file://" + FileManager.default.currentDirectoryPath + "/var/mail" }
+            if mailFrom.isEmpty { mailFrom = "portal@localhost.localdomain" }
+        }
+        mailFrom = try PortalConfiguration.validateMailFrom(mailFrom)
+
+        let resources = config.string(forKey: "portal.resources", default: FileManager.default.currentDirectoryPath)
+        for folder in ["Templates", "Public", "Migrations"] {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resources + "/" + folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError("PORTAL_RESOURCES", "must be the directory holding Templates/, Public/ and Migrations/ (no \(folder)/ in \(resources))")
+            }
+        }
+        let configuration = PortalConfiguration(
+            databasePath: database, bindHost: host, bindPort: port, publicURL: publicURL, keyFile: keyFile,
+            smtpURL: smtpURL, mailFrom: mailFrom, resourcesDirectory: resources)
+        _ = try configuration.mail()
+        return configuration
+    }
+
+    func logLevelValue() throws -> Logger.Level {
+        let raw = reader().string(forKey: "portal.log.level", default: "info")
+        guard let level = Logger.Level(rawValue: raw) else {
+            throw ConfigurationError("PORTAL_LOG_LEVEL", "must be one of trace, debug, info, notice, warning, error, critical (got \"\(raw)\")")
+        }
+        return level
+    }
+}
+
+import Logging

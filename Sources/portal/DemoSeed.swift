@@ -1,0 +1,35 @@
+import PortalCore
+
+/// The demo's fixed data and logins. Used by `portal demo` only.
+struct DemoSeed {
+    static let password = "portal-demo-pass"
+    static let totpSecret = "JBSWY3DPEHPK3PXP"
+    let services: PortalServices
+
+    struct Result {
+        var carolInviteLink: String
+    }
+
+    func run() async throws -> Result {
+        let directory = services.directory
+        let acme = try await directory.upsertAccount(name: "Acme Widgets GmbH", externalId: "demo-account-acme")
+        let orsted = try await directory.upsertAccount(name: "Ørsted & Müller Consulting", externalId: "demo-account-orsted")
+        let bakery = try await directory.upsertAccount(name: "Łódź Bakery Sp. z o.o.", externalId: "demo-account-bakery")
+        let system = AuditEvent(action: "demo.seed", actorKind: .system, actorLabel: "demo", clientAddress: "demo")
+
+        guard let secret = Base32.decode(Self.totpSecret) else { fatalError("demo TOTP secret is not base32") }
+        for (email, name, accounts) in [
+            ("alice@example.com", "Alice Andersen", [acme.id, orsted.id]),
+            ("bob@example.com", "Bob Baker", [bakery.id]),
+        ] {
+            _ = try await services.invitations.invite(email: email, name: name, accounts: accounts, invitedBy: system)
+            let id = try await directory.activateCustomerForDemo(email: email, password: Self.password)
+            _ = try await services.mfa.enrolKnownSecret(.customer(id), secret: secret)
+        }
+        let carol = try await services.invitations.invite(email: "carol@example.com", name: "Carol Chen", accounts: [acme.id], invitedBy: system)
+        let admin = try await directory.createStaff(email: "admin@example.com", name: "Demo Admin", role: .admin,
+                                                    password: Self.password, actor: system)
+        _ = try await services.mfa.enrolKnownSecret(.staff(admin.id), secret: secret)
+        return Result(carolInviteLink: carol.link)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import Logging
+import PortalCore
+import PortalWeb
+
+/// Opens everything a command needs from a validated configuration: the database (migrated),
+/// the data key, templates and the service layer.
+struct Runtime {
+    let configuration: PortalConfiguration
+    let services: PortalServices
+    let logger: Logger
+
+    static func open(_ configuration: PortalConfiguration, logger: Logger, hasher: PasswordHasher = PasswordHasher()) async throws -> Runtime {
+        let secrets: SecretBox
+        do {
+            secrets = try SecretBox(keyFile: configuration.keyFile)
+        } catch let error as SecretBoxError {
+            throw ConfigurationError("PORTAL_KEY_FILE", "\(error)")
+        }
+        let database: DatabasePool
+        do {
+            database = try PortalDatabase.open(path: configuration.databasePath)
+        } catch {
+            throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
+        }
+        let applied = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+        for name in applied { logger.notice("migration applied", metadata: ["migration": "\(name)"]) }
+        let templates = try await MailTemplates(directory: configuration.templatesDirectory)
+        let services = try await PortalServices(.init(
+            database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
+            links: LinkBuilder(publicURL: configuration.publicURL)))
+        return Runtime(configuration: configuration, services: services, logger: logger)
+    }
+
+    func mailer() throws -> any Mailer {
+        switch try configuration.mail() {
+        case .smtp(let settings): SMTPMailer(settings: settings)
+        case .files(let directory): FileMailer(directory: directory, logger: logger)
+        }
+    }
+
+    func webSettings() -> WebSettings {
+        let csrfKey = services.secrets.derivedKeyBytes(purpose: "csrf")
+        return WebSettings(
+            host: configuration.bindHost, port: configuration.bindPort, publicURL: configuration.publicURL,
+            templatesDirectory: configuration.templatesDirectory, publicDirectory: configuration.publicDirectory,
+            csrfKey: SymmetricKeyData(csrfKey))
+    }
+
+    /// Mail delivery and session clean-up, run beside the web server (and by the worker).
+    func backgroundServices() throws -> [PeriodicService] {
+        let delivery = MailDeliveryService(outbox: services.outbox, mailer: try mailer(), from: configuration.mailFrom, logger: logger)
+        let sessions = services.sessions
+        return [
+            PeriodicService(name: "mail-delivery", interval: .seconds(5), logger: logger) { try await delivery.runOnce() },
+            PeriodicService(name: "session-cleanup", interval: .seconds(300), logger: logger) { try await sessions.purgeExpired() },
+        ]
+    }
+}
+
+/// Logs go to standard error, leaving standard output for what a command prints (links, status).
+private let bootstrapLogging: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+
+func makeLogger(level: Logger.Level) -> Logger {
+    _ = bootstrapLogging
+    var logger = Logger(label: "portal")
+    logger.logLevel = level
+    return logger
+}

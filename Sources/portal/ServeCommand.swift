@@ -1,0 +1,51 @@
+import ArgumentParser
+import Hummingbird
+import PortalCore
+import PortalWeb
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the web portal (applies pending migrations first; also delivers queued mail).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await runReportingConfiguration {
+            let configuration = try options.load()
+            let logger = makeLogger(level: try options.logLevelValue())
+            let runtime = try await Runtime.open(configuration, logger: logger)
+            let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
+                                                 backgroundServices: try runtime.backgroundServices())
+            logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)"])
+            try await app.runService()
+        }
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run background jobs: mail delivery and clean-up (scheduled charges and sync join later).")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Run one pass of every job, then exit.")
+    var once = false
+
+    func run() async throws {
+        try await runReportingConfiguration {
+            let configuration = try options.load(needPublicURL: .required)
+            let logger = makeLogger(level: try options.logLevelValue())
+            let runtime = try await Runtime.open(configuration, logger: logger)
+            if once {
+                let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),
+                                                   from: configuration.mailFrom, logger: logger)
+                let result = try await delivery.runOnce()
+                let purged = try await runtime.services.sessions.purgeExpired()
+                print("mail sent: \(result.sent), mail failed (will retry): \(result.failed), expired sessions removed: \(purged)")
+                return
+            }
+            let group = ServiceGroup(services: try runtime.backgroundServices(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+        }
+    }
+}
+
+import ServiceLifecycle
