@@ -35,7 +35,6 @@ let package = Package(
                 "CArgon2", "CQRencode", "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +77,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PortalCoreTests",
-            dependencies: ["PortalCore"],
+            dependencies: [
+                "PortalCore",
+                // A second, independent TOTP implementation to check ours against.
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -87,6 +91,10 @@ let package = Package(
                 "PortalWeb", "PortalCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The tests build the services themselves and check the database directly.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,0 @@
-import Testing
-@testable import PortalCore
-@Test func placeholder() { #expect(PortalCoreVersion.string == "0.1.0") }
