@@ -28,11 +28,13 @@ let package = Package(
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Debian's libhpdf-dev ships no pkg-config file; the module map links it by name.
+        .systemLibrary(name: "CHaru", providers: [.apt(["libhpdf-dev"])]),
 
         .target(
             name: "PortalCore",
             dependencies: [
-                "CArgon2", "CQRencode", "CCurl",
+                "CArgon2", "CQRencode", "CCurl", "CHaru",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),

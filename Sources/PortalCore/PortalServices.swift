@@ -19,6 +19,8 @@ public struct PortalServices: Sendable {
     public let directory: DirectoryService
     public let outbox: MailOutbox
     public let secrets: SecretBox
+    public let invoices: InvoiceService
+    public let ledger: PaymentLedger
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -68,5 +70,7 @@ public struct PortalServices: Sendable {
         passwordReset = PasswordResetService(db: db, tokens: tokens, outbox: outbox, throttle: throttle, hasher: d.hasher,
                                              links: d.links, clock: d.clock)
         directory = DirectoryService(db: db, hasher: d.hasher, clock: d.clock)
+        invoices = InvoiceService(db: db, clock: d.clock)
+        ledger = PaymentLedger(db: db, clock: d.clock)
     }
 }

@@ -27,6 +27,21 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("resources"), help: "Directory holding Templates/, Public/ and Migrations/. Env: PORTAL_RESOURCES. Default: the current directory")
     var resources: String?
 
+    @Option(name: .customLong("company-name"), help: "Business name printed on invoices. Env: PORTAL_COMPANY_NAME. Default: Payment Portal")
+    var companyName: String?
+
+    @Option(name: .customLong("company-address"), help: "Business address printed on invoices; \\n separates lines. Env: PORTAL_COMPANY_ADDRESS")
+    var companyAddress: String?
+
+    @Option(name: .customLong("company-logo"), help: "PNG logo printed on invoices. Env: PORTAL_COMPANY_LOGO")
+    var companyLogo: String?
+
+    @Option(name: .customLong("pdf-font"), help: "TrueType font embedded in invoice PDFs. Env: PORTAL_PDF_FONT. Default: DejaVu Sans")
+    var pdfFont: String?
+
+    @Option(name: .customLong("pdf-font-bold"), help: "Bold TrueType font for invoice PDFs. Env: PORTAL_PDF_FONT_BOLD. Default: DejaVu Sans Bold")
+    var pdfFontBold: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
     var logLevel: String?
 
@@ -37,6 +52,8 @@ struct ConfigOptions: ParsableArguments {
             ("portal.database", database), ("portal.bind", bind), ("portal.public.url", publicURL),
             ("portal.key.file", keyFile), ("portal.smtp.url", smtpURL), ("portal.mail.from", mailFrom),
             ("portal.resources", resources), ("portal.log.level", logLevel),
+            ("portal.company.name", companyName), ("portal.company.address", companyAddress), ("portal.company.logo", companyLogo),
+            ("portal.pdf.font", pdfFont), ("portal.pdf.font.bold", pdfFontBold),
         ]
         for (key, value) in pairs {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
@@ -52,7 +69,8 @@ struct ConfigOptions: ParsableArguments {
     /// Validates what this command needs and returns the configuration, or throws one line naming the setting.
     func load(needPublicURL: Requirement = .required, needMail: Requirement = .required, needKey: Requirement = .required,
               defaultPublicURL: String? = nil,
-              defaultKeyFile: String? = nil, defaultSMTP: String? = nil, defaultMailFrom: String? = nil) throws -> PortalConfiguration {
+              defaultKeyFile: String? = nil, defaultSMTP: String? = nil, defaultMailFrom: String? = nil,
+              defaultCompany: (name: String, address: String)? = nil) throws -> PortalConfiguration {
         let config = reader()
         let database = config.string(forKey: "portal.database", default: "var/portal.sqlite")
         guard !database.isEmpty else { throw ConfigurationError("PORTAL_DATABASE", "must not be empty") }
@@ -90,9 +108,24 @@ struct ConfigOptions: ParsableArguments {
                 throw ConfigurationError("PORTAL_RESOURCES", "must be the directory holding Templates/, Public/ and Migrations/ (no \(folder)/ in \(resources))")
             }
         }
-        let configuration = PortalConfiguration(
+        var documents = InvoiceDocumentSettings(
+            companyName: config.string(forKey: "portal.company.name") ?? defaultCompany?.name ?? "Payment Portal",
+            companyAddress: (config.string(forKey: "portal.company.address") ?? defaultCompany?.address ?? "")
+                .replacingOccurrences(of: "\\n", with: "\n"),
+            logoPath: config.string(forKey: "portal.company.logo"))
+        if let font = config.string(forKey: "portal.pdf.font") { documents.fontPath = font }
+        if let bold = config.string(forKey: "portal.pdf.font.bold") { documents.boldFontPath = bold }
+        for (setting, path) in [("PORTAL_PDF_FONT", documents.fontPath), ("PORTAL_PDF_FONT_BOLD", documents.boldFontPath)]
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigurationError(setting, "cannot read the font file \(path) (install fonts-dejavu-core, or point it at a .ttf)")
+        }
+        if let logo = documents.logoPath, !FileManager.default.isReadableFile(atPath: logo) {
+            throw ConfigurationError("PORTAL_COMPANY_LOGO", "cannot read \(logo)")
+        }
+        var configuration = PortalConfiguration(
             databasePath: database, bindHost: host, bindPort: port, publicURL: publicURL, keyFile: keyFile,
             smtpURL: smtpURL, mailFrom: mailFrom, resourcesDirectory: resources)
+        configuration.documents = documents
         _ = try configuration.mail()
         return configuration
     }

@@ -25,7 +25,8 @@ struct Demo: AsyncParsableCommand {
             if options.database == nil { options.database = demoDirectory + "/portal.sqlite" }
             let configuration = try options.load(
                 needPublicURL: .optional, needMail: .optional, defaultKeyFile: keyFile,
-                defaultSMTP: "file://" + cwd + "/var/mail", defaultMailFrom: "Payment Portal Demo <billing@demo.example.com>")
+                defaultSMTP: "file://" + cwd + "/var/mail", defaultMailFrom: "Payment Portal Demo <billing@demo.example.com>",
+                defaultCompany: ("Northwind Industrial Supplies GmbH", "Industriestraße 5\n70565 Stuttgart\nGermany"))
             for suffix in ["", "-wal", "-shm"] {
                 try? FileManager.default.removeItem(atPath: configuration.databasePath + suffix)
             }

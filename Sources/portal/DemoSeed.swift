@@ -30,6 +30,7 @@ struct DemoSeed {
         let admin = try await directory.createStaff(email: "admin@example.com", name: "Demo Admin", role: .admin,
                                                     password: Self.password, actor: system)
         _ = try await services.mfa.enrolKnownSecret(.staff(admin.id), secret: secret)
+        try await DemoInvoices(services: services, today: CalendarDate(services.clock.now())).seed(acme: acme, orsted: orsted, bakery: bakery)
         return Result(carolInviteLink: carol.link)
     }
 }

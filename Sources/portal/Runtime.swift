@@ -45,7 +45,7 @@ struct Runtime {
         return WebSettings(
             host: configuration.bindHost, port: configuration.bindPort, publicURL: configuration.publicURL,
             templatesDirectory: configuration.templatesDirectory, publicDirectory: configuration.publicDirectory,
-            csrfKey: SymmetricKeyData(csrfKey))
+            csrfKey: SymmetricKeyData(csrfKey), documents: configuration.documents)
     }
 
     /// Mail delivery and session clean-up, run beside the web server (and by the worker).

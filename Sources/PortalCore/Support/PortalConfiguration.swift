@@ -26,6 +26,8 @@ public struct PortalConfiguration: Sendable {
     public var mailFrom: String
     /// Where Templates/, Public/ and Migrations/ live.
     public var resourcesDirectory: String
+    /// Who issues the invoices, and the fonts their PDFs embed.
+    public var documents = InvoiceDocumentSettings(companyName: "Payment Portal")
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {

@@ -19,9 +19,27 @@ public enum SitePath {
     public static let passwordResetPrefix = "/password/reset"
     public static let invitePrefix = "/invite"
     public static let healthz = "/healthz"
+    public static let invoices = "/invoices"
+    public static let invoicesCSV = "/invoices.csv"
 
     public static func passwordReset(_ token: String) -> String { "\(passwordResetPrefix)/\(token)" }
     public static func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
+    public static func invoice(_ id: String) -> String { "\(invoices)/\(id)" }
+    public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
+
+    public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }
+    public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }
+
+    private static func query(_ filter: InvoiceFilter, includePage: Bool = true) -> String {
+        var items = [URLQueryItem(name: "status", value: filter.status.rawValue), URLQueryItem(name: "sort", value: filter.sort.rawValue),
+                     URLQueryItem(name: "dir", value: filter.descending ? "desc" : "asc")]
+        if !filter.search.isEmpty { items.append(URLQueryItem(name: "q", value: filter.search)) }
+        if includePage && filter.page > 1 { items.append(URLQueryItem(name: "page", value: String(filter.page))) }
+        var components = URLComponents()
+        components.queryItems = items
+        // "+" would read back as a space.
+        return "?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+    }
 }
 
 /// Absolute links for emails and CLI output.

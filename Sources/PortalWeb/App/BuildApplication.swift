@@ -12,8 +12,11 @@ public struct WebSettings: Sendable {
     public var templatesDirectory: String
     public var publicDirectory: String
     public var csrfKey: SymmetricKeyData
+    public var documents: InvoiceDocumentSettings
 
-    public init(host: String, port: Int, publicURL: String, templatesDirectory: String, publicDirectory: String, csrfKey: SymmetricKeyData) {
+    public init(host: String, port: Int, publicURL: String, templatesDirectory: String, publicDirectory: String, csrfKey: SymmetricKeyData,
+                documents: InvoiceDocumentSettings = InvoiceDocumentSettings(companyName: "Payment Portal")) {
+        self.documents = documents
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -47,6 +50,9 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     let renderer = try await PageRenderer(directory: settings.templatesDirectory)
     let cookies = SessionCookies(secure: settings.isHTTPS)
     let csrf = CSRFTokens(key: .init(data: settings.csrfKey.bytes))
+    let pdf = try InvoicePDFRenderer(settings: settings.documents)
+    // PDF rendering is CPU work: two at a time, off the request executors.
+    let pdfPool = BlockingPool(label: "pdf", limit: 2)
 
     let router = Router(context: PortalRequestContext.self)
     router.addMiddleware {
@@ -66,7 +72,8 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     let customer = router.group()
         .add(middleware: RequireCustomerMiddleware(users: services.users))
         .group(context: CustomerRequestContext.self)
-    DashboardController(renderer: renderer).register(on: customer)
+    DashboardController(services: services, renderer: renderer).register(on: customer)
+    InvoicesController(services: services, renderer: renderer, pdf: pdf, pdfPool: pdfPool, links: services.links).register(on: customer)
     AccountController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
     return router
 }

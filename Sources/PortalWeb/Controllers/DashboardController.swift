@@ -1,8 +1,9 @@
 import Hummingbird
 import PortalCore
 
-/// `/`: the signed-in customer's home. Balances and invoices join it with the invoices issue.
+/// `/`: what the customer owes on the active account, what is overdue, what is due next, the last payment.
 struct DashboardController {
+    let services: PortalServices
     let renderer: PageRenderer
 
     func register(on group: RouterGroup<CustomerRequestContext>) {
@@ -10,8 +11,18 @@ struct DashboardController {
     }
 
     @Sendable func page(_ request: Request, context: CustomerRequestContext) async throws -> Response {
-        renderer.render("dashboard", PageContext.customer(context, title: "Overview", [
-            "hasAccounts": !context.identity.accounts.isEmpty,
+        guard let scope = context.scope else {
+            return renderer.render("dashboard", PageContext.customer(context, title: "Overview", ["hasAccounts": false]))
+        }
+        let summary = try await services.invoices.dashboard(scope)
+        return renderer.render("dashboard", PageContext.customer(context, title: "Overview", [
+            "hasAccounts": true,
+            "balances": InvoiceViewModels.totals(summary.balances),
+            "overdue": InvoiceViewModels.totals(summary.overdue),
+            "overdueCount": summary.overdueCount,
+            "hasOverdue": summary.overdueCount > 0,
+            "nextDue": summary.nextDue.map(InvoiceViewModels.row) as Any,
+            "lastPayment": summary.lastPayment.map(InvoiceViewModels.payment) as Any,
         ]))
     }
 }

@@ -12,7 +12,7 @@ struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     static let requiredTemplates = [
-        "layout", "error", "login", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
+        "layout", "error", "login", "invoices", "invoice", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
         "invite", "invite_invalid", "password_forgot", "password_forgot_sent", "password_reset", "password_reset_invalid",
         "email/invite.text", "email/invite.html", "email/password_reset.text", "email/password_reset.html",
         "email/password_changed.text", "email/password_changed.html", "email/mfa_reset.text", "email/mfa_reset.html",

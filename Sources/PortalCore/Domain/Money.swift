@@ -1,0 +1,93 @@
+/// An ISO 4217 currency code with its number of minor-unit digits.
+public struct CurrencyCode: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let code: String
+
+    public init?(_ code: String) {
+        let upper = code.uppercased()
+        guard upper.count == 3, upper.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
+        self.code = upper
+    }
+
+    /// Digits after the decimal point (ISO 4217); 2 for everything not listed.
+    public var minorDigits: Int {
+        switch code {
+        case "JPY", "KRW", "VND", "CLP", "ISK", "XAF", "XOF", "UGX", "PYG", "RWF": 0
+        case "BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD": 3
+        default: 2
+        }
+    }
+
+    public var symbol: String? {
+        switch code {
+        case "USD": "$"
+        case "EUR": "€"
+        case "GBP": "£"
+        case "JPY": "¥"
+        default: nil
+        }
+    }
+
+    public var description: String { code }
+    public static func < (a: Self, b: Self) -> Bool { a.code < b.code }
+}
+
+/// An amount in integer minor units of one currency. Never a floating-point number.
+public struct Money: Sendable, Hashable, CustomStringConvertible {
+    public var minorUnits: Int64
+    public var currency: CurrencyCode
+
+    public init(_ minorUnits: Int64, _ currency: CurrencyCode) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+
+    /// "€1,234.56", "-$5.00", "CHF 12.30": symbol for common currencies, otherwise the code.
+    public var formatted: String {
+        let digits = currency.minorDigits
+        var divisor: Int64 = 1
+        for _ in 0..<digits { divisor *= 10 }
+        let magnitude = minorUnits.magnitude
+        let whole = magnitude / UInt64(divisor)
+        let fraction = magnitude % UInt64(divisor)
+        var wholeText = String(whole)
+        var index = wholeText.count - 3
+        while index > 0 {
+            wholeText.insert(",", at: wholeText.index(wholeText.startIndex, offsetBy: index))
+            index -= 3
+        }
+        let number = digits == 0 ? wholeText : wholeText + "." + String(repeating: "0", count: digits - String(fraction).count) + String(fraction)
+        let sign = minorUnits < 0 ? "-" : ""
+        if let symbol = currency.symbol { return sign + symbol + number }
+        return sign + currency.code + " " + number
+    }
+
+    /// "1234.56" — for CSV and machine-readable output.
+    public var plain: String {
+        let digits = currency.minorDigits
+        var divisor: Int64 = 1
+        for _ in 0..<digits { divisor *= 10 }
+        let magnitude = minorUnits.magnitude
+        let whole = magnitude / UInt64(divisor)
+        let fraction = String(magnitude % UInt64(divisor))
+        let sign = minorUnits < 0 ? "-" : ""
+        return digits == 0 ? sign + String(whole) : sign + String(whole) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
+    }
+
+    public var description: String { formatted }
+}
+
+/// A quantity with three fixed decimal places, stored as thousandths.
+public struct Quantity: Sendable, Hashable {
+    public var milli: Int64
+    public init(milli: Int64) { self.milli = milli }
+
+    /// "2", "1.5", "0.125".
+    public var formatted: String {
+        let whole = milli / 1000
+        var fraction = String(abs(milli % 1000))
+        if fraction == "0" { return String(whole) }
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return (milli < 0 && whole == 0 ? "-" : "") + String(whole) + "." + fraction
+    }
+}

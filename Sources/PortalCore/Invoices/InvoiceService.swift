@@ -1,0 +1,224 @@
+import GRDB
+
+public enum InvoiceError: Error, Equatable, Sendable {
+    case notFound
+    case invalid(String)
+}
+
+/// Invoices as customers see them (always through a `CustomerScope`), and the writes that keep them
+/// in step with the CRM. Every read is scoped: another customer's invoice is simply not found.
+public struct InvoiceService: Sendable {
+    let db: any DatabaseWriter
+    let clock: PortalClock
+
+    public init(db: any DatabaseWriter, clock: PortalClock) {
+        self.db = db
+        self.clock = clock
+    }
+
+    var today: CalendarDate { CalendarDate(clock.now()) }
+
+    // MARK: Reads
+
+    public func list(_ scope: CustomerScope, filter: InvoiceFilter) async throws -> InvoicePage {
+        let today = self.today
+        return try await db.read { db in
+            try Self.requireMembership(scope, db)
+            let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
+            let totals = try Self.totals(whereSQL: whereSQL, arguments: arguments, db)
+            let count = totals.reduce(0) { $0 + $1.count }
+            let pageCount = max(1, (count + InvoiceFilter.pageSize - 1) / InvoiceFilter.pageSize)
+            var filter = filter
+            filter.page = min(filter.page, pageCount)
+            let order = Self.orderClause(filter)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
+                FROM invoices WHERE \(whereSQL) ORDER BY \(order) LIMIT ? OFFSET ?
+                """, arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize])
+            return InvoicePage(items: rows.map { Self.summary($0, today: today) }, filter: filter, totalCount: count,
+                               pageCount: pageCount, totals: totals)
+        }
+    }
+
+    /// Every invoice matching the filter (for CSV), in list order.
+    public func export(_ scope: CustomerScope, filter: InvoiceFilter, limit: Int = 50_000) async throws -> [InvoiceSummary] {
+        let today = self.today
+        return try await db.read { db in
+            try Self.requireMembership(scope, db)
+            let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
+            return try Row.fetchAll(db, sql: """
+                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
+                FROM invoices WHERE \(whereSQL) ORDER BY \(Self.orderClause(filter)) LIMIT ?
+                """, arguments: arguments + [limit]).map { Self.summary($0, today: today) }
+        }
+    }
+
+    /// One invoice of any account the user belongs to; drafts and other customers' invoices are not found.
+    public func detail(userId: String, invoiceId: String) async throws -> InvoiceDetail {
+        let today = self.today
+        return try await db.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT i.*, a.name AS account_name FROM invoices i JOIN accounts a ON a.id = i.account_id
+                WHERE i.id = ? AND i.status != 'draft'
+                AND i.account_id IN (SELECT account_id FROM account_memberships WHERE user_id = ?)
+                """, arguments: [invoiceId, userId]) else { throw InvoiceError.notFound }
+            let summary = Self.summary(row, today: today)
+            let currency = summary.total.currency
+            let lines = try Row.fetchAll(db, sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", arguments: [invoiceId])
+                .map(Self.line(from:))
+            let payments = try Row.fetchAll(db, sql: """
+                SELECT p.*, pa.amount AS allocated FROM payment_allocations pa JOIN payments p ON p.id = pa.payment_id
+                WHERE pa.invoice_id = ? ORDER BY p.created_at DESC, p.id
+                """, arguments: [invoiceId]).map(Self.payment(from:))
+            return InvoiceDetail(
+                summary: summary, accountName: row["account_name"],
+                subtotal: Money(row["subtotal"], currency), taxTotal: Money(row["tax_total"], currency),
+                amountPaid: Money(row["amount_paid"], currency), lines: lines,
+                totalsMismatch: row["totals_mismatch"] as Bool, billToName: row["bill_to_name"],
+                billToAddress: row["bill_to_address"], notes: row["notes"], terms: row["terms"], payments: payments)
+        }
+    }
+
+    public func dashboard(_ scope: CustomerScope) async throws -> DashboardSummary {
+        let today = self.today
+        return try await db.read { db in
+            try Self.requireMembership(scope, db)
+            let (openWhere, openArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .open), today: today)
+            let (overdueWhere, overdueArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .overdue), today: today)
+            let balances = try Self.totals(whereSQL: openWhere, arguments: openArgs, db)
+            let overdue = try Self.totals(whereSQL: overdueWhere, arguments: overdueArgs, db)
+            let next = try Row.fetchOne(db, sql: """
+                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status FROM invoices
+                WHERE \(openWhere) AND due_date >= ? ORDER BY due_date, id LIMIT 1
+                """, arguments: openArgs + [today.iso]).map { Self.summary($0, today: today) }
+            let last = try Row.fetchOne(db, sql: """
+                SELECT p.*, p.amount AS allocated FROM payments p WHERE p.account_id = ? AND p.status IN ('succeeded', 'partially_refunded', 'refunded')
+                ORDER BY p.created_at DESC, p.id DESC LIMIT 1
+                """, arguments: [scope.accountId]).map(Self.payment(from:))
+            return DashboardSummary(balances: balances, overdue: overdue, overdueCount: overdue.reduce(0) { $0 + $1.count },
+                                    nextDue: next, lastPayment: last)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Creates or updates an invoice by its CRM id (or inserts one without), replacing its lines.
+    /// Totals are stored exactly as sent; a mismatch with the lines is flagged, never corrected.
+    @discardableResult
+    public func upsert(_ input: InvoiceInput) async throws -> String {
+        guard !input.number.trimmingCharacters(in: .whitespaces).isEmpty else { throw InvoiceError.invalid("invoice number is empty") }
+        let now = clock.nowSeconds()
+        return try await db.write { db in
+            let existing = try input.externalId.flatMap {
+                try Row.fetchOne(db, sql: "SELECT id, amount_paid FROM invoices WHERE external_id = ?", arguments: [$0])
+            }
+            let id: String = existing?["id"] ?? OpaqueID.make("inv")
+            // Payments made here are the portal's record; the CRM's figure only seeds a new invoice.
+            let amountPaid: Int64 = existing?["amount_paid"] ?? input.amountPaid
+            let status = InvoiceStatusRules.status(crmStatus: input.crmStatus, total: input.total, amountPaid: amountPaid)
+            let balance = status == .void ? 0 : input.total - amountPaid
+            let arguments: StatementArguments = [
+                input.accountId, input.externalId, input.number, input.issueDate.iso, input.dueDate.iso, input.currency.code,
+                input.subtotal, input.taxTotal, input.total, amountPaid, balance, status.rawValue, !input.totalsMatchLines,
+                input.billToName, input.billToAddress, input.notes, input.terms, input.crmModifiedOn, now,
+            ]
+            if existing == nil {
+                try db.execute(sql: """
+                    INSERT INTO invoices (account_id, external_id, number, issue_date, due_date, currency, subtotal, tax_total, total,
+                        amount_paid, balance, status, totals_mismatch, bill_to_name, bill_to_address, notes, terms, crm_modified_on,
+                        updated_at, id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: arguments + [id, now])
+            } else {
+                try db.execute(sql: """
+                    UPDATE invoices SET account_id = ?, external_id = ?, number = ?, issue_date = ?, due_date = ?, currency = ?,
+                        subtotal = ?, tax_total = ?, total = ?, amount_paid = ?, balance = ?, status = ?, totals_mismatch = ?,
+                        bill_to_name = ?, bill_to_address = ?, notes = ?, terms = ?, crm_modified_on = ?, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: arguments + [id])
+                try db.execute(sql: "DELETE FROM invoice_lines WHERE invoice_id = ?", arguments: [id])
+            }
+            for line in input.lines {
+                try db.execute(sql: """
+                    INSERT INTO invoice_lines (id, invoice_id, position, external_id, description, quantity_milli, unit_price,
+                        discount, tax, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [OpaqueID.make("lin"), id, line.position, line.externalId, line.description, line.quantity.milli,
+                                     line.unitPrice, line.discount, line.tax, line.lineTotal])
+            }
+            return id
+        }
+    }
+
+    // MARK: SQL pieces
+
+    static func requireMembership(_ scope: CustomerScope, _ db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?",
+                                arguments: [scope.userId, scope.accountId]) == true else { throw InvoiceError.notFound }
+    }
+
+    static func whereClause(_ scope: CustomerScope, filter: InvoiceFilter, today: CalendarDate) -> (String, StatementArguments) {
+        var sql = "account_id = ?"
+        var arguments: StatementArguments = [scope.accountId]
+        switch filter.status {
+        case .open: sql += " AND status IN ('open', 'partially_paid')"
+        case .overdue:
+            sql += " AND status IN ('open', 'partially_paid') AND due_date < ? AND balance > 0"
+            arguments += [today.iso]
+        case .paid: sql += " AND status = 'paid'"
+        case .all: sql += " AND status != 'draft'"
+        }
+        let search = filter.search.trimmingCharacters(in: .whitespaces)
+        if !search.isEmpty {
+            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            sql += " AND number LIKE ? ESCAPE '\\'"
+            arguments += ["%" + escaped + "%"]
+        }
+        return (sql, arguments)
+    }
+
+    static func orderClause(_ filter: InvoiceFilter) -> String {
+        let direction = filter.descending ? "DESC" : "ASC"
+        switch filter.sort {
+        case .dueDate: return "due_date \(direction), id \(direction)"
+        case .issueDate: return "issue_date \(direction), id \(direction)"
+        case .amount: return "total \(direction), id \(direction)"
+        }
+    }
+
+    static func totals(whereSQL: String, arguments: StatementArguments, _ db: Database) throws -> [CurrencyTotals] {
+        try Row.fetchAll(db, sql: """
+            SELECT currency, count(*) AS n, sum(total) AS total, sum(balance) AS balance FROM invoices WHERE \(whereSQL)
+            GROUP BY currency ORDER BY currency
+            """, arguments: arguments).compactMap { row in
+            guard let currency = CurrencyCode(row["currency"]) else { return nil }
+            return CurrencyTotals(currency: currency, count: row["n"], total: Money(row["total"], currency),
+                                  balance: Money(row["balance"], currency))
+        }
+    }
+
+    static func summary(_ row: Row, today: CalendarDate) -> InvoiceSummary {
+        let currency = CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!
+        let status = InvoiceStatus(rawValue: row["status"]) ?? .open
+        let due = CalendarDate(iso: row["due_date"]) ?? today
+        let balance: Int64 = row["balance"]
+        return InvoiceSummary(
+            id: row["id"], accountId: row["account_id"], number: row["number"],
+            issueDate: CalendarDate(iso: row["issue_date"]) ?? today, dueDate: due,
+            total: Money(row["total"], currency), balance: Money(balance, currency), status: status,
+            isOverdue: InvoiceStatusRules.isOverdue(status: status, dueDate: due, balance: balance, today: today))
+    }
+
+    static func line(from row: Row) -> InvoiceLine {
+        InvoiceLine(position: row["position"], externalId: row["external_id"], description: row["description"],
+                    quantity: Quantity(milli: row["quantity_milli"]), unitPrice: row["unit_price"], discount: row["discount"],
+                    tax: row["tax"], lineTotal: row["line_total"])
+    }
+
+    static func payment(from row: Row) -> PaymentSummary {
+        let currency = CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!
+        return PaymentSummary(id: row["id"], createdAt: row["created_at"], amount: Money(row["amount"], currency),
+                              allocated: Money(row["allocated"], currency), status: row["status"],
+                              methodBrand: row["method_brand"], methodLast4: row["method_last4"])
+    }
+}

@@ -1,0 +1,145 @@
+import Hummingbird
+import PortalCore
+
+/// `/invoices`, `/invoices.csv`, `/invoices/{id}` and `/invoices/{id}.pdf` — always scoped to the
+/// signed-in customer; anything else answers 404.
+struct InvoicesController {
+    let services: PortalServices
+    let renderer: PageRenderer
+    let pdf: InvoicePDFRenderer
+    let pdfPool: BlockingPool
+    let links: LinkBuilder
+
+    func register(on group: RouterGroup<CustomerRequestContext>) {
+        group.get(RouterPath(stringLiteral: SitePath.invoices), use: list)
+        group.get(RouterPath(stringLiteral: SitePath.invoicesCSV), use: csv)
+        group.get(RouterPath(stringLiteral: SitePath.invoices + "/{id}"), use: show)
+    }
+
+    @Sendable func list(_ request: Request, context: CustomerRequestContext) async throws -> Response {
+        let filter = try Self.filter(from: request)
+        guard let scope = context.scope else {
+            return renderer.render("invoices", PageContext.customer(context, title: "Invoices", ["noAccount": true]))
+        }
+        let page = try await services.invoices.list(scope, filter: filter)
+        return renderer.render("invoices", PageContext.customer(context, title: "Invoices", Self.listValues(page)))
+    }
+
+    @Sendable func csv(_ request: Request, context: CustomerRequestContext) async throws -> Response {
+        let filter = try Self.filter(from: request)
+        guard let scope = context.scope else { throw PageError.notFound }
+        let invoices = try await services.invoices.export(scope, filter: filter)
+        var writer = CSVWriter()
+        writer.row(["Number", "Issue date", "Due date", "Status", "Currency", "Total", "Balance"])
+        for invoice in invoices {
+            writer.row([invoice.number, invoice.issueDate.iso, invoice.dueDate.iso, InvoiceViewModels.statusLabel(invoice),
+                        invoice.total.currency.code, invoice.total.plain, invoice.balance.plain])
+        }
+        var response = Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: writer.text)))
+        response.headers[.contentDisposition] = "attachment; filename=\"invoices-\(filter.status.rawValue).csv\""
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    @Sendable func show(_ request: Request, context: CustomerRequestContext) async throws -> Response {
+        var id = context.parameters.get("id") ?? ""
+        let wantsPDF = id.hasSuffix(".pdf")
+        if wantsPDF { id.removeLast(4) }
+        let detail: InvoiceDetail
+        do {
+            detail = try await services.invoices.detail(userId: context.identity.user.id, invoiceId: id)
+        } catch InvoiceError.notFound {
+            throw PageError.notFound
+        }
+        if wantsPDF { return try await pdfResponse(detail) }
+        return renderer.render("invoice", PageContext.customer(context, title: "Invoice \(detail.summary.number)", [
+            "invoice": InvoiceViewModels.detail(detail),
+        ]))
+    }
+
+    private func pdfResponse(_ detail: InvoiceDetail) async throws -> Response {
+        let renderer = self.pdf
+        let payURL = links.absolute(SitePath.invoice(detail.summary.id))
+        let bytes = try await pdfPool.run { try renderer.render(detail, payURL: payURL) }
+        var response = Response(status: .ok, headers: [.contentType: "application/pdf"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        let safeNumber = detail.summary.number.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        response.headers[.contentDisposition] = "inline; filename=\"invoice-\(safeNumber.isEmpty ? "document" : safeNumber).pdf\""
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    /// Reads the list's query string; a value that cannot be understood is a clear 400, while an
+    /// out-of-range page becomes the nearest real page.
+    static func filter(from request: Request) throws -> InvoiceFilter {
+        let query = request.uri.queryParameters
+        var filter = InvoiceFilter()
+        if let raw = query["status"].map(String.init), !raw.isEmpty {
+            guard let status = InvoiceFilter.Status(rawValue: raw) else {
+                throw PageError.badRequest("Unknown status filter. Choose open, overdue, paid or all.")
+            }
+            filter.status = status
+        }
+        if let raw = query["sort"].map(String.init), !raw.isEmpty {
+            guard let sort = InvoiceFilter.Sort(rawValue: raw) else {
+                throw PageError.badRequest("Unknown sort order. Sort by due, issued or amount.")
+            }
+            filter.sort = sort
+        }
+        if let raw = query["dir"].map(String.init), !raw.isEmpty {
+            guard raw == "asc" || raw == "desc" else { throw PageError.badRequest("Sort direction must be asc or desc.") }
+            filter.descending = raw == "desc"
+        }
+        if let raw = query["page"].map(String.init), !raw.isEmpty {
+            guard let page = Int(raw) else { throw PageError.badRequest("The page number must be a whole number.") }
+            filter.page = max(1, page)
+        }
+        filter.search = String((query["q"].map(String.init) ?? "").prefix(100))
+        return filter
+    }
+
+    static func listValues(_ page: InvoicePage) -> [String: Any] {
+        let filter = page.filter
+        func link(page number: Int? = nil, sort: InvoiceFilter.Sort? = nil, status: InvoiceFilter.Status? = nil) -> String {
+            var f = filter
+            if let status { f.status = status; f.page = 1 }
+            if let sort {
+                f.descending = f.sort == sort ? !f.descending : false
+                f.sort = sort
+                f.page = 1
+            }
+            if let number { f.page = number }
+            return SitePath.invoiceList(f)
+        }
+        return [
+            "invoices": page.items.map(InvoiceViewModels.row),
+            "hasInvoices": !page.items.isEmpty,
+            "totals": InvoiceViewModels.totals(page.totals),
+            "totalCount": page.totalCount,
+            "search": filter.search,
+            "statusTabs": InvoiceFilter.Status.allCases.map { status in
+                ["label": status.rawValue.capitalized, "url": link(status: status), "current": status == filter.status, "value": status.rawValue]
+            },
+            "status": filter.status.rawValue,
+            "sortLinks": [
+                "due": link(sort: .dueDate), "issued": link(sort: .issueDate), "amount": link(sort: .amount),
+            ],
+            "sortedBy": [filter.sort.rawValue: filter.descending ? "descending" : "ascending"],
+            "page": filter.page, "pageCount": page.pageCount, "multiplePages": page.pageCount > 1,
+            "previousURL": filter.page > 1 ? link(page: filter.page - 1) : "",
+            "nextURL": filter.page < page.pageCount ? link(page: filter.page + 1) : "",
+            "csvURL": SitePath.invoiceCSV(filter),
+            "emptyMessage": filter.search.isEmpty
+                ? (filter.status == .overdue ? "Nothing is overdue. 🎉" : "No \(filter.status == .all ? "" : filter.status.rawValue + " ")invoices.")
+                : "No invoices match “\(filter.search)”.",
+        ]
+    }
+}
+
+extension CustomerRequestContext {
+    /// The user acting for their active account; nil when they belong to none.
+    var scope: CustomerScope? {
+        identity.activeAccount.map { CustomerScope(userId: identity.user.id, accountId: $0.id) }
+    }
+}

@@ -1,0 +1,59 @@
+import PortalCore
+
+/// Turns invoice domain values into the plain values templates render. Templates never see records.
+enum InvoiceViewModels {
+    static func row(_ invoice: InvoiceSummary) -> [String: Any] {
+        [
+            "id": invoice.id, "number": invoice.number, "url": SitePath.invoice(invoice.id),
+            "issueDate": invoice.issueDate.formatted, "dueDate": invoice.dueDate.formatted,
+            "total": invoice.total.formatted, "balance": invoice.balance.formatted,
+            "status": statusLabel(invoice), "statusClass": statusClass(invoice), "overdue": invoice.isOverdue,
+        ]
+    }
+
+    static func statusLabel(_ invoice: InvoiceSummary) -> String {
+        invoice.isOverdue ? "Overdue" : invoice.status.label
+    }
+
+    static func statusClass(_ invoice: InvoiceSummary) -> String {
+        invoice.isOverdue ? "status-overdue" : "status-" + invoice.status.rawValue.replacingOccurrences(of: "_", with: "-")
+    }
+
+    static func totals(_ totals: [CurrencyTotals]) -> [[String: Any]] {
+        totals.map { ["currency": $0.currency.code, "count": $0.count, "total": $0.total.formatted, "balance": $0.balance.formatted] }
+    }
+
+    static func payment(_ payment: PaymentSummary) -> [String: Any] {
+        [
+            "date": PageContext.date(payment.createdAt), "amount": payment.amount.formatted, "allocated": payment.allocated.formatted,
+            "partOfLarger": payment.allocated != payment.amount, "status": payment.status.replacingOccurrences(of: "_", with: " "),
+            "method": payment.methodLast4.map { "\((payment.methodBrand ?? "card").capitalized) •••• \($0)" } ?? "",
+        ]
+    }
+
+    static func detail(_ detail: InvoiceDetail) -> [String: Any] {
+        let currency = detail.summary.total.currency
+        var values = row(detail.summary)
+        values["accountName"] = detail.accountName
+        values["billToName"] = detail.billToName.isEmpty ? detail.accountName : detail.billToName
+        values["billToAddress"] = detail.billToAddress.split(separator: "\n").map(String.init)
+        values["subtotal"] = detail.subtotal.formatted
+        values["taxTotal"] = detail.taxTotal.formatted
+        values["amountPaid"] = detail.amountPaid.formatted
+        values["notes"] = detail.notes
+        values["terms"] = detail.terms
+        values["pdfURL"] = SitePath.invoicePDF(detail.summary.id)
+        values["payable"] = detail.summary.balance.minorUnits > 0 && [.open, .partiallyPaid].contains(detail.summary.status)
+        values["lines"] = detail.lines.map { line -> [String: Any] in
+            [
+                "description": line.description, "quantity": line.quantity.formatted,
+                "unitPrice": Money(line.unitPrice, currency).formatted,
+                "discount": line.discount == 0 ? "" : Money(-line.discount, currency).formatted,
+                "tax": Money(line.tax, currency).formatted, "lineTotal": Money(line.lineTotal, currency).formatted,
+            ]
+        }
+        values["payments"] = detail.payments.map(payment)
+        values["hasPayments"] = !detail.payments.isEmpty
+        return values
+    }
+}
