@@ -15,7 +15,8 @@ struct MailDeliveryTests {
         .deletingLastPathComponent()  // repository root
 
     static let nonASCII = "Müller Łódź Ørsted"
-    static let sender = "Payment Portal <billing@portal.example.com>"
+    /// Operators configure the sender; a non-ASCII display name must be encoded, not sent raw.
+    static let sender = "Zahlungsportal Ørsted & Müller <billing@portal.example.com>"
 
     @Test("Queued mail reaches the SMTP server intact, UTF-8 included, and is marked sent")
     func deliversQueuedMail() async throws {
@@ -32,8 +33,10 @@ struct MailDeliveryTests {
         // marker if not escaped) and a line far longer than SMTP's 998-octet limit.
         let longLine = String(repeating: "Zażółć gęślą jaźń ", count: 80)
         let plainBody = "Hello \(Self.nonASCII),\n.\n. a line starting with a dot\n\(longLine)\nBye."
+        // The subject is long enough that it must be split into several encoded-words.
+        let subject = "Rechnung für \(Self.nonASCII) — 12,50 € — Zahlungserinnerung für Łódź Bakery Sp. z o.o."
         let plainId = try await env.outbox.enqueue(MailMessage(
-            to: "Jörg Müller <joerg@example.com>", subject: "Rechnung für \(Self.nonASCII) — 12,50 €", textBody: plainBody))
+            to: "Jörg Müller <joerg@example.com>", subject: subject, textBody: plainBody))
 
         let result = try await env.delivery(port: sink.port).runOnce()
         #expect(result.sent == 2)
@@ -61,7 +64,8 @@ struct MailDeliveryTests {
         // The envelope carries the bare address; the header keeps the name, encoded.
         let plain = try #require(received.first { $0.rcptTos == ["joerg@example.com"] })
         plain.expectWellFormed()
-        #expect(plain.parsed.subject == "Rechnung für \(Self.nonASCII) — 12,50 €")
+        #expect(plain.parsed.subject == subject)
+        #expect(plain.parsed.from == Self.sender)
         #expect(plain.parsed.to == "Jörg Müller <joerg@example.com>")
         #expect(plain.parsed.contentType == "text/plain")
         #expect(plain.parsed.text?.replacingOccurrences(of: "\r\n", with: "\n") == plainBody + "\n"
@@ -229,6 +233,10 @@ private struct ReceivedMail: Decodable {
         let lines = raw.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         #expect(lines.allSatisfy { $0.count <= 999 }, "a line is longer than 998 octets", sourceLocation: sourceLocation)
         let headers = String(decoding: raw, as: UTF8.self).components(separatedBy: "\r\n\r\n").first ?? ""
+        // RFC 2047: an encoded-word is at most 75 characters.
+        for match in headers.matches(of: /=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=/) {
+            #expect(match.output.count <= 75, "encoded-word too long: \(match.output)", sourceLocation: sourceLocation)
+        }
         for name in ["From:", "To:", "Subject:", "Date:", "Message-ID:", "MIME-Version: 1.0"] {
             #expect(headers.contains("\r\n\(name)") || headers.hasPrefix(name), "missing header \(name)", sourceLocation: sourceLocation)
         }
@@ -261,7 +269,7 @@ private final class SMTPSink: Sendable {
         try process.run()
 
         // Read the first line; EOF (the script died) or 30 s without it is a failure.
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
         var buffer = Data()
         while !buffer.contains(UInt8(ascii: "\n")) {
@@ -272,8 +280,7 @@ private final class SMTPSink: Sendable {
         watchdog.cancel()
         let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         guard let actual = Int(line.trimmingCharacters(in: .whitespaces)), actual > 0 else {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            stop(process)
             let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw SinkError("smtp_sink.py did not start (stdout: \(line.debugDescription)); stderr:\n\(stderr)")
         }
@@ -287,8 +294,18 @@ private final class SMTPSink: Sendable {
         return probe.port
     }
 
+    /// SIGTERM, then SIGKILL after 5 s: a child can inherit a mask that blocks SIGTERM, and a
+    /// test must never hang on its helper.
     func stop() {
-        if process.isRunning { process.terminate() }
+        Self.stop(process)
+    }
+
+    static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

@@ -4,8 +4,8 @@ import Foundation
 enum MIMEMessage {
     static func render(_ message: MailMessage, from: String, date: Date, messageId: String) -> String {
         var headers = [
-            "From: \(from)",
-            "To: \(message.to)",
+            "From: \(encodeAddress(from))",
+            "To: \(encodeAddress(message.to))",
             "Subject: \(encodeHeader(message.subject))",
             "Date: \(rfc2822(date))",
             "Message-ID: <\(messageId)>",
@@ -43,10 +43,35 @@ enum MIMEMessage {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    private static func encodeHeader(_ value: String) -> String {
+    /// Headers must be ASCII (we never negotiate SMTPUTF8): non-ASCII text becomes RFC 2047
+    /// encoded-words of at most 75 characters each (45 UTF-8 bytes, never splitting a character),
+    /// folded onto continuation lines.
+    static func encodeHeader(_ value: String) -> String {
         let clean = value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
         if clean.allSatisfy({ $0.isASCII }) { return clean }
-        return "=?UTF-8?B?\(Data(clean.utf8).base64EncodedString())?="
+        var words: [String] = []
+        var chunk = ""
+        for character in clean {
+            if chunk.utf8.count + String(character).utf8.count > 45, !chunk.isEmpty {
+                words.append(chunk)
+                chunk = ""
+            }
+            chunk.append(character)
+        }
+        if !chunk.isEmpty { words.append(chunk) }
+        return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
+    }
+
+    /// `Name <a@b>` with a non-ASCII name → `=?UTF-8?B?…?= <a@b>`; ASCII values pass unchanged.
+    static func encodeAddress(_ value: String) -> String {
+        let clean = value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        guard !clean.allSatisfy({ $0.isASCII }), let open = clean.lastIndex(of: "<"), clean.hasSuffix(">") else { return clean }
+        var name = clean[..<open].trimmingCharacters(in: .whitespaces)
+        if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
+            name = String(name.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        let address = String(clean[open...])
+        return name.isEmpty ? address : "\(encodeHeader(name)) \(address)"
     }
 
     private static func rfc2822(_ date: Date) -> String {
