@@ -60,7 +60,7 @@ import Testing
         let wrong = t.code(secret) == "000000" ? "111111" : "000000"
         let pending = try await t.services.auth.signIn(kind: .customer, email: "alice@example.com", password: "correct horse battery", client: client)
         var outcomes: [SignInError] = []
-        for _ in 0..<11 {
+        for _ in 0..<10 {
             do {
                 _ = try await t.services.auth.verifySecondFactor(session: pending.session, code: wrong, client: client)
             } catch let error as SignInError {
@@ -68,7 +68,7 @@ import Testing
             }
             t.clock.advance(by: 20) // past any slow-down, well inside the pending session's 10 minutes
         }
-        #expect(outcomes.prefix(10).allSatisfy { $0 == .invalidCode })
+        #expect(outcomes.count == 10 && outcomes.prefix(9).allSatisfy { $0 == .invalidCode })
         #expect(outcomes.last.map { if case .locked = $0 { true } else { false } } == true)
         #expect(try await t.services.sessions.find(token: pending.token) == nil)
         let locked = try await t.services.throttle.isLocked(email: "alice@example.com")

@@ -12,6 +12,9 @@ struct InvoicePDFLayout {
     private let bodySize: Float = 9
     private let lineHeight: Float = 12
     private var pages: [HPDF_Page] = []
+    /// libharu looks each glyph up by a linear scan of the font's cmap, so measuring is the costly
+    /// part of a PDF: widths are measured once per word at size 1 and scaled.
+    private let widths = WidthCache()
     private var page: HPDF_Page!
     private var y: Float = 0
 
@@ -192,17 +195,33 @@ struct InvoicePDFLayout {
     private func drawText(on page: HPDF_Page, _ string: String, x: Float, y: Float, size: Float, bold: Bool, alignRight: Bool) {
         guard !string.isEmpty else { return }
         let font = bold ? doc.bold : doc.regular
+        // Measure first: measuring changes the page's current font size.
+        let startX = alignRight ? x - width(string, size: size, bold: bold, on: page) : x
         HPDF_Page_BeginText(page)
         HPDF_Page_SetFontAndSize(page, font, size)
-        let startX = alignRight ? x - width(string, size: size, bold: bold, on: page) : x
         HPDF_Page_TextOut(page, startX, y, string)
         HPDF_Page_EndText(page)
     }
 
     private func width(_ string: String, size: Float, bold: Bool, on page: HPDF_Page? = nil) -> Float {
         let target = page ?? self.page!
-        HPDF_Page_SetFontAndSize(target, bold ? doc.bold : doc.regular, size)
-        return HPDF_Page_TextWidth(target, string)
+        let space = unitWidth(" ", bold: bold, page: target)
+        var total: Float = 0
+        var first = true
+        for word in string.split(separator: " ", omittingEmptySubsequences: false) {
+            if !first { total += space }
+            first = false
+            if !word.isEmpty { total += unitWidth(String(word), bold: bold, page: target) }
+        }
+        return total * size
+    }
+
+    private func unitWidth(_ word: String, bold: Bool, page: HPDF_Page) -> Float {
+        if let known = widths.get(word, bold: bold) { return known }
+        HPDF_Page_SetFontAndSize(page, bold ? doc.bold : doc.regular, 100)
+        let measured = HPDF_Page_TextWidth(page, word) / 100
+        widths.set(word, bold: bold, measured)
+        return measured
     }
 
     /// Greedy word wrap by measured width; a single word wider than the column is broken by character.
@@ -244,5 +263,17 @@ struct InvoicePDFLayout {
         HPDF_Page_MoveTo(page, margin, y)
         HPDF_Page_LineTo(page, pageWidth - margin, y)
         HPDF_Page_Stroke(page)
+    }
+}
+
+/// Word widths at font size 1, per font. One per document: never shared across threads.
+private final class WidthCache {
+    private var regular: [String: Float] = [:]
+    private var bold: [String: Float] = [:]
+
+    func get(_ word: String, bold isBold: Bool) -> Float? { isBold ? bold[word] : regular[word] }
+
+    func set(_ word: String, bold isBold: Bool, _ width: Float) {
+        if isBold { bold[word] = width } else { regular[word] = width }
     }
 }

@@ -94,7 +94,11 @@ public struct AuthService: Sendable {
         } catch MFAError.invalidCode {
             try await throttle.recordFailure(email: user.email, address: client.address)
             try await audit.record(.by(user, "sign_in.mfa", client: client, outcome: .failure, details: ["reason": "invalid_code"]))
-            if try await throttle.isLocked(email: user.email) { try await sessions.destroy(session) }
+            // The failure that locks the account ends the pending sign-in and says so.
+            if case .locked(let retryAfter) = try await throttle.verdict(email: user.email, address: client.address) {
+                try await sessions.destroy(session)
+                throw SignInError.locked(retryAfter: retryAfter)
+            }
             throw SignInError.invalidCode
         }
         let rotated = try await sessions.rotate(session, to: .complete, client: client)

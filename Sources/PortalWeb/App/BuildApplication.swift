@@ -59,7 +59,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
         RequestLogMiddleware()
         SecurityHeadersMiddleware(hsts: settings.isHTTPS)
         ErrorPageMiddleware(renderer: renderer)
-        FileMiddleware(settings.publicDirectory, cacheControl: .init([(MediaType(type: .any), [.public, .maxAge(3600)])]), logger: logger)
+        StaticFilesMiddleware(directory: settings.publicDirectory, logger: logger)
         SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)
         CSRFMiddleware(csrf: csrf)
     }

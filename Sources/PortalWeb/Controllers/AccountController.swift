@@ -80,7 +80,14 @@ struct AccountController {
         guard context.identity.accounts.contains(where: { $0.id == accountId }) else { throw PageError.notFound }
         try await services.sessions.setActiveAccount(context.session, accountId: accountId)
         let back = context.form.value("return")
-        return flashRedirect(back.hasPrefix("/") && !back.hasPrefix("//") ? back : SitePath.home, .accountSwitched)
+        return flashRedirect(Self.isLocalPath(back) ? back : SitePath.home, .accountSwitched)
+    }
+
+    /// Browsers read `\` as `/` and drop tabs and newlines inside a URL, so `/\evil.example` and
+    /// `/<tab>/evil.example` lead off-site just as `//evil.example` does.
+    static func isLocalPath(_ path: String) -> Bool {
+        path.hasPrefix("/") && !path.hasPrefix("//") && !path.contains("\\")
+            && !path.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     private func render(_ context: CustomerRequestContext, _ extra: [String: Any], status: HTTPResponse.Status) async throws -> Response {

@@ -16,10 +16,9 @@ struct RequireCustomerMiddleware: RouterMiddleware {
         case .enrolment: return .redirect(to: SitePath.mfaSetup)
         case .complete: break
         }
-        guard let user = try await users.customer(id: session.principal.id), user.status == .active else {
+        guard let (user, accounts) = try await users.customerWithAccounts(id: session.principal.id), user.status == .active else {
             return .redirect(to: SitePath.login)
         }
-        let accounts = try await users.accounts(ofCustomer: user.id)
         var context = context
         let active = accounts.first { $0.id == session.activeAccountId } ?? accounts.first
         context.customer = CustomerIdentity(user: user, accounts: accounts, activeAccount: active)

@@ -19,14 +19,32 @@ struct PageRenderer: Sendable {
     ]
 
     init(directory: String) async throws {
-        do {
-            library = try await MustacheLibrary(directory: directory, withExtension: "mustache")
-        } catch let error as MustacheLibrary.ParserError {
-            throw TemplateError(description: "template \(error.filename) does not parse: \(error.error) at line \(error.context.lineNumber)")
-        }
+        library = try Self.load(directory: directory)
         for name in Self.requiredTemplates where library.getTemplate(named: name) == nil {
             throw TemplateError(description: "template \(directory)/\(name).mustache is missing")
         }
+    }
+
+    /// Loads every `.mustache` file under `directory`, named by relative path without the extension.
+    /// Page templates get the fast HTML escaper; a template that names its own content type
+    /// (plain-text email) keeps it.
+    static func load(directory: String) throws -> MustacheLibrary {
+        MustacheContentTypes.register(PortalHTMLContentType(), named: PortalHTMLContentType.name)
+        var library = MustacheLibrary()
+        let root = directory.hasSuffix("/") ? directory : directory + "/"
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else {
+            throw TemplateError(description: "templates directory \(directory) not found")
+        }
+        for case let path as String in enumerator where path.hasSuffix(".mustache") {
+            let text = try String(contentsOfFile: root + path, encoding: .utf8)
+            let source = text.hasPrefix("{{% CONTENT_TYPE") ? text : "{{% CONTENT_TYPE: \(PortalHTMLContentType.name)}}" + text
+            do {
+                try library.register(source, named: String(path.dropLast(".mustache".count)))
+            } catch {
+                throw TemplateError(description: "template \(path) does not parse: \(error)")
+            }
+        }
+        return library
     }
 
     func render(_ name: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {

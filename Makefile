@@ -1,0 +1,22 @@
+# Daily loop. The README's two set-up commands are scripts/demo.sh and scripts/test.sh.
+.PHONY: build test demo bench bench-small migrate-status
+
+build:
+	swift build
+
+test:
+	./scripts/test.sh
+
+demo:
+	./scripts/demo.sh
+
+# Release build, 100k accounts / 1M invoices / 5M lines, wrk on /healthz vs the invoice pages, PDF timing.
+bench:
+	python3 scripts/bench.py
+
+# The same on a small data set, for a quick look.
+bench-small:
+	python3 scripts/bench.py --accounts 1000 --invoices 10000 --lines 50000 --duration 5
+
+migrate-status:
+	swift run portal migrate --status
