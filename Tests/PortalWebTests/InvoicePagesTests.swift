@@ -41,6 +41,24 @@ import Testing
         }
     }
 
+    @Test func absentValuesHideTheirSections() async throws {
+        try await withPortal { portal, client in
+            let acme = try await portal.account("Acme")
+            let alice = try await portal.customer("alice@example.com", accounts: [acme])
+            let overdueOnly = try await Self.invoice(portal, acme, "INV-LATE", dueIn: -3)
+            let browser = try await portal.signedIn(client, alice)
+            let home = try await browser.get("/")
+            #expect(home.contains("No upcoming due dates.") && home.contains("No payments yet."))
+            let list = try await browser.get("/invoices")
+            #expect(!list.body.contains("rel=\"prev\"") && !list.body.contains("rel=\"next\"") && !list.contains("Clear"))
+            let searched = try await browser.get("/invoices?q=LATE")
+            #expect(searched.contains("Clear"))
+            let detail = try await browser.get("/invoices/\(overdueOnly)")
+            #expect(!detail.body.contains("<h2>Notes</h2>") && !detail.body.contains("<h2>Terms</h2>"))
+            #expect(detail.contains("No payments yet."))
+        }
+    }
+
     @Test func listFiltersSearchesSortsAndPages() async throws {
         try await withPortal { portal, client in
             let acme = try await portal.account("Acme Widgets GmbH")

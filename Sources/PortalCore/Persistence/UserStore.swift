@@ -45,18 +45,20 @@ public struct UserStore: Sendable {
         }
     }
 
-    /// An active customer and the accounts they may act for, in one read.
+    /// A customer and the accounts they may act for, in one read.
     public func customerWithAccounts(id: String) async throws -> (CustomerUser, [Account])? {
-        try await db.read { db in
-            guard let user = try Row.fetchOne(db, sql: "SELECT * FROM customer_users WHERE id = ?", arguments: [id]).map(CustomerUser.init(row:)) else {
-                return nil
-            }
-            let accounts = try Row.fetchAll(db, sql: """
-                SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
-                WHERE m.user_id = ? ORDER BY a.name, a.id
-                """, arguments: [id]).map(Account.init(row:))
-            return (user, accounts)
+        try await db.read { db in try Self.customerWithAccounts(id: id, db) }
+    }
+
+    static func customerWithAccounts(id: String, _ db: Database) throws -> (user: CustomerUser, accounts: [Account])? {
+        guard let user = try Row.fetchOne(db, sql: "SELECT * FROM customer_users WHERE id = ?", arguments: [id]).map(CustomerUser.init(row:)) else {
+            return nil
         }
+        let accounts = try Row.fetchAll(db, sql: """
+            SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
+            WHERE m.user_id = ? ORDER BY a.name, a.id
+            """, arguments: [id]).map(Account.init(row:))
+        return (user, accounts)
     }
 
     /// The accounts a customer may act for, by name.

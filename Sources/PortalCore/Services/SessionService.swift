@@ -28,17 +28,32 @@ public struct SessionService: Sendable {
 
     /// The live session for a cookie value, or nil when unknown, idle too long or past its limit.
     public func find(token: String) async throws -> SessionRecord? {
+        try await lookup(token: token)?.session
+    }
+
+    /// A signed-in customer's session comes with the customer and their accounts, read in the same
+    /// transaction: every customer page needs all three, and one read is one trip to a reader.
+    public struct Lookup: Sendable {
+        public var session: SessionRecord
+        public var customer: (user: CustomerUser, accounts: [Account])?
+    }
+
+    public func lookup(token: String) async throws -> Lookup? {
         let hash = SecretToken.hash(token)
         let now = clock.nowSeconds()
-        let record = try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id_hash = ?", arguments: [hash]).map(SessionRecord.init(row:))
+        let idle = policy.idleTimeout
+        let found: Lookup?? = try await db.read { db in
+            guard let record = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id_hash = ?", arguments: [hash])
+                .map(SessionRecord.init(row:)) else { return .some(nil) }
+            if record.expiresAt <= now || record.lastSeenAt + idle <= now { return nil }  // expired: delete below
+            guard record.principal.kind == .customer, record.stage == .complete else { return Lookup(session: record, customer: nil) }
+            return Lookup(session: record, customer: try UserStore.customerWithAccounts(id: record.principal.id, db))
         }
-        guard let record else { return nil }
-        if record.expiresAt <= now || record.lastSeenAt + policy.idleTimeout <= now {
+        guard let found else {
             try await db.write { db in try db.execute(sql: "DELETE FROM sessions WHERE id_hash = ?", arguments: [hash]) }
             return nil
         }
-        return record
+        return found
     }
 
     /// Records activity, at most once a minute per session to spare the writer.

@@ -17,6 +17,8 @@ public struct PortalRequestContext: RequestContext, RemoteAddressRequestContext 
     var flash: FlashMessage?
     /// Set by `RequireCustomerMiddleware` for signed-in customer routes.
     var customer: CustomerIdentity?
+    /// The customer and accounts read with the session, for `RequireCustomerMiddleware`.
+    var loadedCustomer: (user: CustomerUser, accounts: [Account])?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -15,14 +15,15 @@ struct DashboardController {
             return renderer.render("dashboard", PageContext.customer(context, title: "Overview", ["hasAccounts": false]))
         }
         let summary = try await services.invoices.dashboard(scope)
-        return renderer.render("dashboard", PageContext.customer(context, title: "Overview", [
+        var values: [String: Any] = [
             "hasAccounts": true,
             "balances": InvoiceViewModels.totals(summary.balances),
             "overdue": InvoiceViewModels.totals(summary.overdue),
             "overdueCount": summary.overdueCount,
             "hasOverdue": summary.overdueCount > 0,
-            "nextDue": summary.nextDue.map(InvoiceViewModels.row) as Any,
-            "lastPayment": summary.lastPayment.map(InvoiceViewModels.payment) as Any,
-        ]))
+        ]
+        if let next = summary.nextDue { values["nextDue"] = InvoiceViewModels.row(next) }
+        if let last = summary.lastPayment { values["lastPayment"] = InvoiceViewModels.payment(last) }
+        return renderer.render("dashboard", PageContext.customer(context, title: "Overview", values))
     }
 }

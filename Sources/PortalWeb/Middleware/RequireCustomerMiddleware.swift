@@ -16,7 +16,9 @@ struct RequireCustomerMiddleware: RouterMiddleware {
         case .enrolment: return .redirect(to: SitePath.mfaSetup)
         case .complete: break
         }
-        guard let (user, accounts) = try await users.customerWithAccounts(id: session.principal.id), user.status == .active else {
+        var loaded = context.loadedCustomer
+        if loaded == nil { loaded = try await users.customerWithAccounts(id: session.principal.id) }
+        guard let (user, accounts) = loaded, user.status == .active else {
             return .redirect(to: SitePath.login)
         }
         var context = context

@@ -44,9 +44,11 @@ struct SessionMiddleware: RouterMiddleware {
         context.userAgent = request.headers[.userAgent] ?? ""
         var clearStale = false
         if let token = request.cookies[SessionCookies.session]?.value, !token.isEmpty {
-            if let session = try await sessions.find(token: token) {
+            if let found = try await sessions.lookup(token: token) {
+                let session = found.session
                 try await sessions.touch(session)
                 context.session = session
+                context.loadedCustomer = found.customer
                 context.sessionToken = token
                 context.csrfToken = csrf.token(for: "session:" + token)
             } else {

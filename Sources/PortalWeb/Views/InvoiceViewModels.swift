@@ -24,11 +24,11 @@ enum InvoiceViewModels {
     }
 
     static func payment(_ payment: PaymentSummary) -> [String: Any] {
-        [
+        ViewValues.compact([
             "date": PageContext.date(payment.createdAt), "amount": payment.amount.formatted, "allocated": payment.allocated.formatted,
             "partOfLarger": payment.allocated != payment.amount, "status": payment.status.replacingOccurrences(of: "_", with: " "),
-            "method": payment.methodLast4.map { "\((payment.methodBrand ?? "card").capitalized) •••• \($0)" } ?? "",
-        ]
+            "method": payment.methodLast4.map { "\((payment.methodBrand ?? "card").capitalized) •••• \($0)" },
+        ])
     }
 
     static func detail(_ detail: InvoiceDetail) -> [String: Any] {
@@ -40,8 +40,8 @@ enum InvoiceViewModels {
         values["subtotal"] = detail.subtotal.formatted
         values["taxTotal"] = detail.taxTotal.formatted
         values["amountPaid"] = detail.amountPaid.formatted
-        values["notes"] = detail.notes
-        values["terms"] = detail.terms
+        if !detail.notes.isEmpty { values["notes"] = detail.notes }
+        if !detail.terms.isEmpty { values["terms"] = detail.terms }
         values["pdfURL"] = SitePath.invoicePDF(detail.summary.id)
         values["payable"] = detail.summary.balance.minorUnits > 0 && [.open, .partiallyPaid].contains(detail.summary.status)
         values["lines"] = detail.lines.map { line -> [String: Any] in
