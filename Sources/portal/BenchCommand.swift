@@ -41,6 +41,8 @@ struct BenchCommand: AsyncParsableCommand {
         @Option var invoice: String
         @Option var email = "bench@example.com"
         @Option var runs = 200
+        @Option(help: "Write the rendered PDF here, to look at.")
+        var out: String?
 
         func run() async throws {
             try await runReportingConfiguration {
@@ -54,13 +56,16 @@ struct BenchCommand: AsyncParsableCommand {
                 let renderer = try InvoicePDFRenderer(settings: configuration.documents)
                 var samples: [Double] = []
                 var pages = 0
+                var last: [UInt8] = []
                 for _ in 0..<runs {
                     let start = ContinuousClock.now
                     let bytes = try renderer.render(detail, payURL: configuration.publicURL + "/invoices/" + invoice)
                     let elapsed = ContinuousClock.now - start
                     samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
                     pages = bytes.count
+                    last = bytes
                 }
+                if let out { try Data(last).write(to: URL(fileURLWithPath: out)) }
                 samples.sort()
                 printNow(String(format: "pdf lines=%d bytes=%d runs=%d median_ms=%.2f p90_ms=%.2f", detail.lines.count, pages, runs,
                              samples[samples.count / 2], samples[samples.count * 9 / 10]))

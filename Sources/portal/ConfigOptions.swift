@@ -39,9 +39,6 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("pdf-font"), help: "TrueType font embedded in invoice PDFs. Env: PORTAL_PDF_FONT. Default: DejaVu Sans")
     var pdfFont: String?
 
-    @Option(name: .customLong("pdf-font-bold"), help: "Bold TrueType font for invoice PDFs. Env: PORTAL_PDF_FONT_BOLD. Default: DejaVu Sans Bold")
-    var pdfFontBold: String?
-
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
     var logLevel: String?
 
@@ -53,7 +50,7 @@ struct ConfigOptions: ParsableArguments {
             ("portal.key.file", keyFile), ("portal.smtp.url", smtpURL), ("portal.mail.from", mailFrom),
             ("portal.resources", resources), ("portal.log.level", logLevel),
             ("portal.company.name", companyName), ("portal.company.address", companyAddress), ("portal.company.logo", companyLogo),
-            ("portal.pdf.font", pdfFont), ("portal.pdf.font.bold", pdfFontBold),
+            ("portal.pdf.font", pdfFont),
         ]
         for (key, value) in pairs {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
@@ -114,10 +111,8 @@ struct ConfigOptions: ParsableArguments {
                 .replacingOccurrences(of: "\\n", with: "\n"),
             logoPath: config.string(forKey: "portal.company.logo"))
         if let font = config.string(forKey: "portal.pdf.font") { documents.fontPath = font }
-        if let bold = config.string(forKey: "portal.pdf.font.bold") { documents.boldFontPath = bold }
-        for (setting, path) in [("PORTAL_PDF_FONT", documents.fontPath), ("PORTAL_PDF_FONT_BOLD", documents.boldFontPath)]
-        where !FileManager.default.isReadableFile(atPath: path) {
-            throw ConfigurationError(setting, "cannot read the font file \(path) (install fonts-dejavu-core, or point it at a .ttf)")
+        guard FileManager.default.isReadableFile(atPath: documents.fontPath) else {
+            throw ConfigurationError("PORTAL_PDF_FONT", "cannot read the font file \(documents.fontPath) (install fonts-dejavu-core, or point it at a .ttf)")
         }
         if let logo = documents.logoPath, !FileManager.default.isReadableFile(atPath: logo) {
             throw ConfigurationError("PORTAL_COMPANY_LOGO", "cannot read \(logo)")

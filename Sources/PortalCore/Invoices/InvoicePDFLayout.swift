@@ -121,6 +121,8 @@ struct InvoicePDFLayout {
         let descriptionWidth = columns[0].width
         for line in invoice.lines {
             let wrapped = wrap(line.description, width: descriptionWidth, size: bodySize, bold: false)
+            // Keep a line's description on one page when it fits on one.
+            ensureRoom(min(Float(wrapped.count) * lineHeight, pageHeight / 2), repeatTableHeader: true)
             var first = true
             for (index, piece) in wrapped.enumerated() {
                 ensureRoom(lineHeight, repeatTableHeader: true)
@@ -194,13 +196,18 @@ struct InvoicePDFLayout {
 
     private func drawText(on page: HPDF_Page, _ string: String, x: Float, y: Float, size: Float, bold: Bool, alignRight: Bool) {
         guard !string.isEmpty else { return }
-        let font = bold ? doc.bold : doc.regular
         // Measure first: measuring changes the page's current font size.
         let startX = alignRight ? x - width(string, size: size, bold: bold, on: page) : x
+        if bold {
+            // Emphasis: fill and stroke the outline, which thickens the glyphs without a second font.
+            HPDF_Page_SetLineWidth(page, size * 0.04)
+            HPDF_Page_SetTextRenderingMode(page, HPDF_FILL_THEN_STROKE)
+        }
         HPDF_Page_BeginText(page)
-        HPDF_Page_SetFontAndSize(page, font, size)
+        HPDF_Page_SetFontAndSize(page, doc.font, size)
         HPDF_Page_TextOut(page, startX, y, string)
         HPDF_Page_EndText(page)
+        if bold { HPDF_Page_SetTextRenderingMode(page, HPDF_FILL) }
     }
 
     private func width(_ string: String, size: Float, bold: Bool, on page: HPDF_Page? = nil) -> Float {
@@ -218,7 +225,7 @@ struct InvoicePDFLayout {
 
     private func unitWidth(_ word: String, bold: Bool, page: HPDF_Page) -> Float {
         if let known = widths.get(word, bold: bold) { return known }
-        HPDF_Page_SetFontAndSize(page, bold ? doc.bold : doc.regular, 100)
+        HPDF_Page_SetFontAndSize(page, doc.font, 100)
         let measured = HPDF_Page_TextWidth(page, word) / 100
         widths.set(word, bold: bold, measured)
         return measured

@@ -31,10 +31,10 @@ public struct InvoiceService: Sendable {
             var filter = filter
             filter.page = min(filter.page, pageCount)
             let order = Self.orderClause(filter)
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
                 FROM invoices WHERE \(whereSQL) ORDER BY \(order) LIMIT ? OFFSET ?
-                """, arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize])
+                """), arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize])
             return InvoicePage(items: rows.map { Self.summary($0, today: today) }, filter: filter, totalCount: count,
                                pageCount: pageCount, totals: totals)
         }
@@ -46,10 +46,10 @@ public struct InvoiceService: Sendable {
         return try await db.read { db in
             try Self.requireMembership(scope, db)
             let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
-            return try Row.fetchAll(db, sql: """
+            return try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
                 FROM invoices WHERE \(whereSQL) ORDER BY \(Self.orderClause(filter)) LIMIT ?
-                """, arguments: arguments + [limit]).map { Self.summary($0, today: today) }
+                """), arguments: arguments + [limit]).map { Self.summary($0, today: today) }
         }
     }
 
@@ -57,19 +57,19 @@ public struct InvoiceService: Sendable {
     public func detail(userId: String, invoiceId: String) async throws -> InvoiceDetail {
         let today = self.today
         return try await db.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
                 SELECT i.*, a.name AS account_name FROM invoices i JOIN accounts a ON a.id = i.account_id
                 WHERE i.id = ? AND i.status != 'draft'
                 AND i.account_id IN (SELECT account_id FROM account_memberships WHERE user_id = ?)
-                """, arguments: [invoiceId, userId]) else { throw InvoiceError.notFound }
+                """), arguments: [invoiceId, userId]) else { throw InvoiceError.notFound }
             let summary = Self.summary(row, today: today)
             let currency = summary.total.currency
-            let lines = try Row.fetchAll(db, sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", arguments: [invoiceId])
+            let lines = try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position"), arguments: [invoiceId])
                 .map(Self.line(from:))
-            let payments = try Row.fetchAll(db, sql: """
+            let payments = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT p.*, pa.amount AS allocated FROM payment_allocations pa JOIN payments p ON p.id = pa.payment_id
                 WHERE pa.invoice_id = ? ORDER BY p.created_at DESC, p.id
-                """, arguments: [invoiceId]).map(Self.payment(from:))
+                """), arguments: [invoiceId]).map(Self.payment(from:))
             return InvoiceDetail(
                 summary: summary, accountName: row["account_name"],
                 subtotal: Money(row["subtotal"], currency), taxTotal: Money(row["tax_total"], currency),
@@ -87,14 +87,14 @@ public struct InvoiceService: Sendable {
             let (overdueWhere, overdueArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .overdue), today: today)
             let balances = try Self.totals(whereSQL: openWhere, arguments: openArgs, db)
             let overdue = try Self.totals(whereSQL: overdueWhere, arguments: overdueArgs, db)
-            let next = try Row.fetchOne(db, sql: """
+            let next = try Row.fetchOne(try db.cachedStatement(sql: """
                 SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status FROM invoices
                 WHERE \(openWhere) AND due_date >= ? ORDER BY due_date, id LIMIT 1
-                """, arguments: openArgs + [today.iso]).map { Self.summary($0, today: today) }
-            let last = try Row.fetchOne(db, sql: """
+                """), arguments: openArgs + [today.iso]).map { Self.summary($0, today: today) }
+            let last = try Row.fetchOne(try db.cachedStatement(sql: """
                 SELECT p.*, p.amount AS allocated FROM payments p WHERE p.account_id = ? AND p.status IN ('succeeded', 'partially_refunded', 'refunded')
                 ORDER BY p.created_at DESC, p.id DESC LIMIT 1
-                """, arguments: [scope.accountId]).map(Self.payment(from:))
+                """), arguments: [scope.accountId]).map(Self.payment(from:))
             return DashboardSummary(balances: balances, overdue: overdue, overdueCount: overdue.reduce(0) { $0 + $1.count },
                                     nextDue: next, lastPayment: last)
         }
@@ -110,7 +110,7 @@ public struct InvoiceService: Sendable {
         let now = clock.nowSeconds()
         return try await db.write { db in
             let existing = try input.externalId.flatMap {
-                try Row.fetchOne(db, sql: "SELECT id, amount_paid FROM invoices WHERE external_id = ?", arguments: [$0])
+                try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, amount_paid FROM invoices WHERE external_id = ?"), arguments: [$0])
             }
             let id: String = existing?["id"] ?? OpaqueID.make("inv")
             // Payments made here are the portal's record; the CRM's figure only seeds a new invoice.
@@ -152,7 +152,7 @@ public struct InvoiceService: Sendable {
     // MARK: SQL pieces
 
     static func requireMembership(_ scope: CustomerScope, _ db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?",
+        guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?"),
                                 arguments: [scope.userId, scope.accountId]) == true else { throw InvoiceError.notFound }
     }
 
@@ -187,10 +187,10 @@ public struct InvoiceService: Sendable {
     }
 
     static func totals(whereSQL: String, arguments: StatementArguments, _ db: Database) throws -> [CurrencyTotals] {
-        try Row.fetchAll(db, sql: """
+        try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT currency, count(*) AS n, sum(total) AS total, sum(balance) AS balance FROM invoices WHERE \(whereSQL)
             GROUP BY currency ORDER BY currency
-            """, arguments: arguments).compactMap { row in
+            """), arguments: arguments).compactMap { row in
             guard let currency = CurrencyCode(row["currency"]) else { return nil }
             return CurrencyTotals(currency: currency, count: row["n"], total: Money(row["total"], currency),
                                   balance: Money(row["balance"], currency))

@@ -8,14 +8,14 @@ public struct UserStore: Sendable {
 
     public func credential(email: String, kind: PrincipalKind) async throws -> UserCredential? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM \(kind.userTable) WHERE email = ?", arguments: [normalizeEmail(email)])
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM \(kind.userTable) WHERE email = ?"), arguments: [normalizeEmail(email)])
                 .map { UserCredential(row: $0, kind: kind) }
         }
     }
 
     public func credential(_ principal: PrincipalRef) async throws -> UserCredential? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM \(principal.kind.userTable) WHERE id = ?", arguments: [principal.id])
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM \(principal.kind.userTable) WHERE id = ?"), arguments: [principal.id])
                 .map { UserCredential(row: $0, kind: principal.kind) }
         }
     }
@@ -35,13 +35,13 @@ public struct UserStore: Sendable {
 
     public func customer(id: String) async throws -> CustomerUser? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM customer_users WHERE id = ?", arguments: [id]).map(CustomerUser.init(row:))
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM customer_users WHERE id = ?"), arguments: [id]).map(CustomerUser.init(row:))
         }
     }
 
     public func staff(id: String) async throws -> StaffUser? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM staff_users WHERE id = ?", arguments: [id]).map(StaffUser.init(row:))
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM staff_users WHERE id = ?"), arguments: [id]).map(StaffUser.init(row:))
         }
     }
 
@@ -51,23 +51,23 @@ public struct UserStore: Sendable {
     }
 
     static func customerWithAccounts(id: String, _ db: Database) throws -> (user: CustomerUser, accounts: [Account])? {
-        guard let user = try Row.fetchOne(db, sql: "SELECT * FROM customer_users WHERE id = ?", arguments: [id]).map(CustomerUser.init(row:)) else {
+        guard let user = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM customer_users WHERE id = ?"), arguments: [id]).map(CustomerUser.init(row:)) else {
             return nil
         }
-        let accounts = try Row.fetchAll(db, sql: """
+        let accounts = try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
             WHERE m.user_id = ? ORDER BY a.name, a.id
-            """, arguments: [id]).map(Account.init(row:))
+            """), arguments: [id]).map(Account.init(row:))
         return (user, accounts)
     }
 
     /// The accounts a customer may act for, by name.
     public func accounts(ofCustomer userId: String) async throws -> [Account] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
                 WHERE m.user_id = ? ORDER BY a.name, a.id
-                """, arguments: [userId]).map(Account.init(row:))
+                """), arguments: [userId]).map(Account.init(row:))
         }
     }
 }
