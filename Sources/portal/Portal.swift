@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortalCore
+import PortalWeb
 
 @main
 struct Portal: AsyncParsableCommand {
@@ -26,6 +27,12 @@ func runReportingConfiguration(_ body: () async throws -> Void) async throws {
         throw ExitCode(78)
     } catch let error as MailTemplateError {
         printError(error.description)
+        throw ExitCode(78)
+    } catch let error as TemplateError {
+        printError(error.description)
+        throw ExitCode(78)
+    } catch let error as InvoicePDFError {
+        printError("PORTAL_PDF_FONT: \(error.description)")
         throw ExitCode(78)
     }
 }

@@ -3,9 +3,12 @@ import Mustache
 
 public enum MailTemplateError: Error, CustomStringConvertible {
     case missing(String)
+    case unparseable(String)
+
     public var description: String {
         switch self {
         case .missing(let name): "email template \(name).text.mustache is missing"
+        case .unparseable(let detail): "email template \(detail)"
         }
     }
 }
@@ -15,14 +18,19 @@ public enum MailTemplateError: Error, CustomStringConvertible {
 public struct MailTemplates: Sendable {
     let library: MustacheLibrary
 
+    /// `directory` is the Templates folder; only its `email/` folder is read.
     public init(directory: String) async throws {
-        library = try await MustacheLibrary(directory: directory, withExtension: "mustache")
+        do {
+            library = try await MustacheLibrary(directory: directory + "/email", withExtension: "mustache")
+        } catch let error as MustacheLibrary.ParserError {
+            throw MailTemplateError.unparseable("email/\(error.filename) does not parse at line \(error.context.lineNumber)")
+        }
     }
 
     public init(library: MustacheLibrary) { self.library = library }
 
     public func render(_ name: String, to: String, context: [String: Any]) throws -> MailMessage {
-        guard let text = library.render(context, withTemplate: "email/\(name).text") else {
+        guard let text = library.render(context, withTemplate: "\(name).text") else {
             throw MailTemplateError.missing(name)
         }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -32,7 +40,7 @@ public struct MailTemplates: Sendable {
             lines.removeFirst()
             while lines.first?.isEmpty == true { lines.removeFirst() }
         }
-        let html = library.render(context, withTemplate: "email/\(name).html")
+        let html = library.render(context, withTemplate: "\(name).html")
         return MailMessage(to: to, subject: subject, textBody: lines.joined(separator: "\n"), htmlBody: html)
     }
 }

@@ -1,0 +1,153 @@
+"""The `portal` command line: configuration errors, migrations, invitations and staff accounts,
+run as an operator would, against real SQLite files in a temporary directory."""
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import PORTAL, REPO
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    if not os.access(PORTAL, os.X_OK):
+        pytest.fail(f"{PORTAL} not found: build it first")
+    return tmp_path
+
+
+def portal(args, workdir, env=None, stdin=""):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    clean.update(env or {})
+    return subprocess.run([str(PORTAL), *args], cwd=workdir, env=clean, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def settings(workdir, **extra):
+    values = {
+        "PORTAL_DATABASE": str(workdir / "portal.sqlite"),
+        "PORTAL_KEY_FILE": str(workdir / "data.key"),
+        "PORTAL_PUBLIC_URL": "https://pay.example.com",
+        "PORTAL_SMTP_URL": f"file://{workdir}/mail",
+        "PORTAL_MAIL_FROM": "Billing <billing@example.com>",
+        "PORTAL_RESOURCES": str(REPO),
+    }
+    values.update(extra)
+    return values
+
+
+@pytest.mark.parametrize("missing", ["PORTAL_PUBLIC_URL", "PORTAL_KEY_FILE", "PORTAL_SMTP_URL", "PORTAL_MAIL_FROM"])
+def test_serve_stops_with_one_line_naming_a_missing_setting(workdir, missing):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    env = settings(workdir)
+    del env[missing]
+    result = portal(["serve"], workdir, env)
+    assert result.returncode == 78, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and missing in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("setting,value", [
+    ("PORTAL_BIND", "localhost"), ("PORTAL_BIND", "127.0.0.1:99999"), ("PORTAL_PUBLIC_URL", "pay.example.com"),
+    ("PORTAL_SMTP_URL", "mailto:x"), ("PORTAL_MAIL_FROM", "not-an-address"), ("PORTAL_KEY_FILE", "/nonexistent/key"),
+    ("PORTAL_LOG_LEVEL", "loud"), ("PORTAL_PDF_FONT", "/nonexistent.ttf"),
+])
+def test_serve_stops_with_one_line_naming_an_invalid_setting(workdir, setting, value):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    result = portal(["serve"], workdir, settings(workdir, **{setting: value}))
+    assert result.returncode == 78, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and setting in lines[0], result.stderr
+
+
+def test_options_override_the_environment(workdir):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    result = portal(["serve", "--bind", "nonsense"], workdir, settings(workdir, PORTAL_BIND="127.0.0.1:0"))
+    assert result.returncode == 78 and "PORTAL_BIND" in result.stderr
+
+
+def test_every_subcommand_has_help(workdir):
+    for command in [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["user", "invite"], ["staff", "create"], ["key", "generate"]]:
+        result = portal([*command, "--help"], workdir)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "USAGE" in result.stdout.upper(), command
+
+
+def test_migrate_status_invite_and_staff_create(workdir):
+    env = settings(workdir)
+    assert portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir).returncode == 0
+    refused = portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir)
+    assert refused.returncode != 0 and "refusing to overwrite" in refused.stderr
+
+    status = portal(["migrate", "--status"], workdir, env)
+    assert status.returncode == 0, status.stderr
+    assert "pending  0001_foundation.sql" in status.stdout
+    applied = portal(["migrate"], workdir, env)
+    assert "applied  0001_foundation.sql" in applied.stdout, applied
+    status = portal(["migrate", "--status"], workdir, env)
+    assert "applied  0001_foundation.sql" in status.stdout and "pending" not in status.stdout
+    assert "up to date" in portal(["migrate"], workdir, env).stdout
+
+    db = sqlite3.connect(env["PORTAL_DATABASE"])
+    db.execute("INSERT INTO accounts (id, external_id, name, status, created_at, updated_at) "
+               "VALUES ('acc_cli', 'crm-42', 'Müller AG', 'active', 0, 0)")
+    db.commit()
+
+    invite = portal(["user", "invite", "--email", "Dana@Example.com", "--account", "crm-42", "--name", "Dana"], workdir, env)
+    assert invite.returncode == 0, invite.stderr
+    link = invite.stdout.strip()
+    assert link.startswith("https://pay.example.com/invite/") and len(link.rsplit("/", 1)[1]) == 43
+    row = db.execute("SELECT u.email, u.status, m.account_id FROM customer_users u "
+                     "JOIN account_memberships m ON m.user_id = u.id").fetchone()
+    assert row == ("dana@example.com", "invited", "acc_cli")
+    # Only the token's hash is stored.
+    token = link.rsplit("/", 1)[1]
+    assert not db.execute("SELECT 1 FROM email_tokens WHERE token_hash = ?", (token,)).fetchone()
+    assert db.execute("SELECT count(*) FROM outgoing_mail WHERE to_address = 'dana@example.com'").fetchone()[0] == 1
+
+    unknown = portal(["user", "invite", "--email", "x@example.com", "--account", "nope"], workdir, env)
+    assert unknown.returncode != 0 and "no account" in unknown.stderr
+
+    weak = portal(["staff", "create", "--email", "ops@example.com", "--role", "admin"], workdir, env, stdin="short\n")
+    assert weak.returncode != 0 and "password refused" in weak.stderr
+    created = portal(["staff", "create", "--email", "ops@example.com", "--role", "admin", "--name", "Ops"], workdir, env,
+                     stdin="a long staff passphrase\n")
+    assert created.returncode == 0, created.stderr
+    assert "created admin ops@example.com" in created.stdout
+    staff = db.execute("SELECT role, status, password_hash FROM staff_users WHERE email = 'ops@example.com'").fetchone()
+    assert staff[0] == "admin" and staff[1] == "active" and staff[2].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    again = portal(["staff", "create", "--email", "ops@example.com", "--role", "admin"], workdir, env, stdin="a long staff passphrase\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    bad_role = portal(["staff", "create", "--email", "x@example.com", "--role", "owner"], workdir, env)
+    assert bad_role.returncode != 0 and "--role" in bad_role.stderr
+
+    # An edited, already-applied migration stops startup, naming the file.
+    migrations = workdir / "resources"
+    for folder in ["Templates", "Public"]:
+        (migrations / folder).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(REPO / folder, migrations / folder)
+    (migrations / "Migrations").mkdir()
+    for sql in sorted((REPO / "Migrations").glob("*.sql")):
+        (migrations / "Migrations" / sql.name).write_text(sql.read_text())
+    first = sorted((migrations / "Migrations").glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- edited\n")
+    broken = portal(["serve"], workdir, settings(workdir, PORTAL_RESOURCES=str(migrations)))
+    assert broken.returncode == 78 and first.name in broken.stderr, broken.stderr
+
+
+def test_a_broken_template_stops_serve_with_one_line(workdir):
+    env = settings(workdir)
+    assert portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir).returncode == 0
+    resources = workdir / "resources"
+    resources.mkdir()
+    for folder in ["Public", "Migrations"]:
+        os.symlink(REPO / folder, resources / folder)
+    import shutil
+    shutil.copytree(REPO / "Templates", resources / "Templates")
+    (resources / "Templates" / "login.mustache").write_text("{{#never}} closed")
+    result = portal(["serve"], workdir, settings(workdir, PORTAL_RESOURCES=str(resources)))
+    assert result.returncode == 78, result
+    # Log lines (migrations applied) may come first; the error is one line, and the last.
+    last = result.stderr.strip().splitlines()[-1]
+    assert "login.mustache" in last and "does not parse" in last, result.stderr
