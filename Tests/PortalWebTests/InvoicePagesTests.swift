@@ -211,3 +211,14 @@ import Testing
         }
     }
 }
+
+@Suite struct InvoiceLinkTests {
+    @Test func listLinksEncodeSearchTextAndKeepTheFilter() {
+        var filter = InvoiceFilter(status: .overdue, search: "Łódź & co/#1", sort: .amount, descending: true, page: 3)
+        #expect(SitePath.invoiceList(filter) == "/invoices?status=overdue&sort=amount&dir=desc&q=%C5%81%C3%B3d%C5%BA%20%26%20co%2F%231&page=3")
+        #expect(SitePath.invoiceCSV(filter) == "/invoices.csv?status=overdue&sort=amount&dir=desc&q=%C5%81%C3%B3d%C5%BA%20%26%20co%2F%231")
+        filter.search = ""
+        filter.page = 1
+        #expect(SitePath.invoiceList(filter) == "/invoices?status=overdue&sort=amount&dir=desc")
+    }
+}

@@ -31,15 +31,15 @@ public enum SitePath {
     public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }
 
     private static func query(_ filter: InvoiceFilter, includePage: Bool = true) -> String {
-        var items = [URLQueryItem(name: "status", value: filter.status.rawValue), URLQueryItem(name: "sort", value: filter.sort.rawValue),
-                     URLQueryItem(name: "dir", value: filter.descending ? "desc" : "asc")]
-        if !filter.search.isEmpty { items.append(URLQueryItem(name: "q", value: filter.search)) }
-        if includePage && filter.page > 1 { items.append(URLQueryItem(name: "page", value: String(filter.page))) }
-        var components = URLComponents()
-        components.queryItems = items
-        // "+" would read back as a space.
-        return "?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        // Status, sort and direction are fixed words; only the search text needs encoding.
+        var query = "?status=\(filter.status.rawValue)&sort=\(filter.sort.rawValue)&dir=\(filter.descending ? "desc" : "asc")"
+        if !filter.search.isEmpty { query += "&q=" + (filter.search.addingPercentEncoding(withAllowedCharacters: queryValueAllowed) ?? "") }
+        if includePage && filter.page > 1 { query += "&page=\(filter.page)" }
+        return query
     }
+
+    /// RFC 3986 unreserved characters, ASCII only (`CharacterSet.alphanumerics` would let "Ł" through).
+    private static let queryValueAllowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
 
 /// Absolute links for emails and CLI output.
