@@ -49,6 +49,10 @@ let package = Package(
                 "PortalCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The sandbox gateway serves its hosted fields and API from its own listener.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,7 +97,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewaysTests",
-            dependencies: ["Gateways", "PortalCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Gateways", "PortalCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
