@@ -21,6 +21,8 @@ public struct PortalServices: Sendable {
     public let secrets: SecretBox
     public let invoices: InvoiceService
     public let ledger: PaymentLedger
+    public let paymentMethods: PaymentMethodService
+    public let gateway: (any PaymentGateway)?
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -32,10 +34,17 @@ public struct PortalServices: Sendable {
         public var sessionPolicy: SessionPolicy
         public var throttlePolicy: ThrottlePolicy
         public var issuer: String
+        /// The configured card gateway; nil when card payments are not set up.
+        public var gateway: (any PaymentGateway)?
+        /// The business's billing inbox, told when a customer removes a card.
+        public var billingAddress: String?
 
         public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
                     mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
-                    throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal") {
+                    throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal",
+                    gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil) {
+            self.gateway = gateway
+            self.billingAddress = billingAddress
             self.database = database
             self.clock = clock
             self.secrets = secrets
@@ -72,5 +81,8 @@ public struct PortalServices: Sendable {
         directory = DirectoryService(db: db, hasher: d.hasher, clock: d.clock)
         invoices = InvoiceService(db: db, clock: d.clock)
         ledger = PaymentLedger(db: db, clock: d.clock)
+        gateway = d.gateway
+        paymentMethods = PaymentMethodService(db: db, gateway: d.gateway, audit: audit, outbox: outbox, clock: d.clock,
+                                              billingAddress: d.billingAddress)
     }
 }

@@ -39,6 +39,24 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("pdf-font"), help: "TrueType font embedded in invoice PDFs. Env: PORTAL_PDF_FONT. Default: DejaVu Sans")
     var pdfFont: String?
 
+    @Option(name: .customLong("gateway"), help: "Card gateway: none or sandbox. Env: PORTAL_GATEWAY. Default: none (card payments off)")
+    var gateway: String?
+
+    @Option(name: .customLong("sandbox-url"), help: "Base URL of the sandbox gateway. Env: PORTAL_SANDBOX_URL")
+    var sandboxURL: String?
+
+    @Option(name: .customLong("sandbox-secret-key"), help: "Sandbox gateway server API key. Env: PORTAL_SANDBOX_SECRET_KEY")
+    var sandboxSecretKey: String?
+
+    @Option(name: .customLong("sandbox-public-key"), help: "Sandbox gateway publishable key. Env: PORTAL_SANDBOX_PUBLIC_KEY")
+    var sandboxPublicKey: String?
+
+    @Option(name: .customLong("sandbox-webhook-secret"), help: "Secret the sandbox signs webhooks with. Env: PORTAL_SANDBOX_WEBHOOK_SECRET")
+    var sandboxWebhookSecret: String?
+
+    @Option(name: .customLong("billing-email"), help: "The business's billing inbox, told when a customer removes a card. Env: PORTAL_BILLING_EMAIL")
+    var billingEmail: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
     var logLevel: String?
 
@@ -50,7 +68,9 @@ struct ConfigOptions: ParsableArguments {
             ("portal.key.file", keyFile), ("portal.smtp.url", smtpURL), ("portal.mail.from", mailFrom),
             ("portal.resources", resources), ("portal.log.level", logLevel),
             ("portal.company.name", companyName), ("portal.company.address", companyAddress), ("portal.company.logo", companyLogo),
-            ("portal.pdf.font", pdfFont),
+            ("portal.pdf.font", pdfFont), ("portal.gateway", gateway), ("portal.sandbox.url", sandboxURL),
+            ("portal.sandbox.secret.key", sandboxSecretKey), ("portal.sandbox.public.key", sandboxPublicKey),
+            ("portal.sandbox.webhook.secret", sandboxWebhookSecret), ("portal.billing.email", billingEmail),
         ]
         for (key, value) in pairs {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
@@ -67,7 +87,8 @@ struct ConfigOptions: ParsableArguments {
     func load(needPublicURL: Requirement = .required, needMail: Requirement = .required, needKey: Requirement = .required,
               defaultPublicURL: String? = nil,
               defaultKeyFile: String? = nil, defaultSMTP: String? = nil, defaultMailFrom: String? = nil,
-              defaultCompany: (name: String, address: String)? = nil) throws -> PortalConfiguration {
+              defaultCompany: (name: String, address: String)? = nil,
+              defaultGateway: GatewayConfiguration = .none) throws -> PortalConfiguration {
         let config = reader()
         let database = config.string(forKey: "portal.database", default: "var/portal.sqlite")
         guard !database.isEmpty else { throw ConfigurationError("PORTAL_DATABASE", "must not be empty") }
@@ -121,8 +142,38 @@ struct ConfigOptions: ParsableArguments {
             databasePath: database, bindHost: host, bindPort: port, publicURL: publicURL, keyFile: keyFile,
             smtpURL: smtpURL, mailFrom: mailFrom, resourcesDirectory: resources)
         configuration.documents = documents
+        configuration.gateway = try Self.gateway(config, defaultGateway: defaultGateway)
+        if let billing = config.string(forKey: "portal.billing.email"), !billing.isEmpty {
+            guard InvitationService.isPlausibleEmail(normalizeEmail(billing)) else {
+                throw ConfigurationError("PORTAL_BILLING_EMAIL", "must be an email address")
+            }
+            configuration.billingEmail = billing
+        }
         _ = try configuration.mail()
         return configuration
+    }
+
+    static func gateway(_ config: ConfigReader, defaultGateway: GatewayConfiguration) throws -> GatewayConfiguration {
+        guard let kind = config.string(forKey: "portal.gateway") else { return defaultGateway }
+        switch kind {
+        case "none", "": return .none
+        case "sandbox":
+            func required(_ key: ConfigKey, _ variable: String) throws -> String {
+                guard let value = config.string(forKey: key), !value.isEmpty else {
+                    throw ConfigurationError(variable, "is required when PORTAL_GATEWAY=sandbox")
+                }
+                return value
+            }
+            let url = try required("portal.sandbox.url", "PORTAL_SANDBOX_URL")
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ConfigurationError("PORTAL_SANDBOX_URL", "must be an http(s) URL such as http://127.0.0.1:8081")
+            }
+            return .sandbox(url: url, secretKey: try required("portal.sandbox.secret.key", "PORTAL_SANDBOX_SECRET_KEY"),
+                            publicKey: try required("portal.sandbox.public.key", "PORTAL_SANDBOX_PUBLIC_KEY"),
+                            webhookSecret: try required("portal.sandbox.webhook.secret", "PORTAL_SANDBOX_WEBHOOK_SECRET"))
+        default:
+            throw ConfigurationError("PORTAL_GATEWAY", "must be none or sandbox (got \"\(kind)\"); Stripe and Authorize.Net come later")
+        }
     }
 
     func logLevelValue() throws -> Logger.Level {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Gateways
+import ServiceLifecycle
 import Hummingbird
 import PortalCore
 import PortalWeb
@@ -11,8 +13,21 @@ struct Demo: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    static let sandboxSecretKey = "sk_sandbox_demo"
+    static let sandboxPublicKey = "pk_sandbox_demo"
+    static let sandboxWebhookSecret = "whsec_sandbox_demo"
+
+    /// "http://127.0.0.1:8080/" → "http://127.0.0.1:8080", as browsers send it in postMessage.
+    static func origin(of url: String) -> String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return url }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
+    }
+
     @Flag(help: "Seed and print the logins, then exit without serving.")
     var seedOnly = false
+
+    @Option(name: .customLong("sandbox-port"), help: "Port of the built-in sandbox gateway started with the demo. Default: the portal's port + 1")
+    var sandboxPort: Int?
 
     func run() async throws {
         try await runReportingConfiguration {
@@ -23,10 +38,15 @@ struct Demo: AsyncParsableCommand {
             if !FileManager.default.fileExists(atPath: keyFile) { try SecretBox.generateKeyFile(at: keyFile) }
             var options = self.options
             if options.database == nil { options.database = demoDirectory + "/portal.sqlite" }
+            let (host, port) = try PortalConfiguration.parseBind(options.bind ?? ProcessInfo.processInfo.environment["PORTAL_BIND"] ?? "127.0.0.1:8080")
+            let gatewayPort = sandboxPort ?? port + 1
+            let sandboxURL = "http://\(host):\(gatewayPort)"
             let configuration = try options.load(
                 needPublicURL: .optional, needMail: .optional, defaultKeyFile: keyFile,
                 defaultSMTP: "file://" + cwd + "/var/mail", defaultMailFrom: "Payment Portal Demo <billing@demo.example.com>",
-                defaultCompany: ("Northwind Industrial Supplies GmbH", "Industriestraße 5\n70565 Stuttgart\nGermany"))
+                defaultCompany: ("Northwind Industrial Supplies GmbH", "Industriestraße 5\n70565 Stuttgart\nGermany"),
+                defaultGateway: .sandbox(url: sandboxURL, secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
+                                         webhookSecret: Self.sandboxWebhookSecret))
             for suffix in ["", "-wal", "-shm"] {
                 try? FileManager.default.removeItem(atPath: configuration.databasePath + suffix)
             }
@@ -45,14 +65,23 @@ struct Demo: AsyncParsableCommand {
                        (add it to an authenticator app, or: oathtool --totp -b \(DemoSeed.totpSecret))
             Invited:   carol@example.com — accept at \(seeded.carolInviteLink)
             Staff:     admin@example.com   password: \(DemoSeed.password)  (staff console arrives with a later release)
+            Gateway:   built-in sandbox at \(sandboxURL) — test card 4242 4242 4242 4242, any future expiry, any CVC
             Mail:      written to \(cwd)/var/mail/*.eml
             Database:  \(configuration.databasePath)
 
 
             """.utf8))
             if seedOnly { return }
+            var background: [any Service] = try runtime.backgroundServices()
+            if case .sandbox = configuration.gateway {
+                background.append(try SandboxServer.application(
+                    host: host, port: gatewayPort, databasePath: demoDirectory + "/sandbox.sqlite",
+                    settings: SandboxSettings(secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
+                                              allowedOrigins: [Self.origin(of: configuration.publicURL)]),
+                    fingerprintSecret: Self.sandboxSecretKey, logger: logger))
+            }
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
-                                                 backgroundServices: try runtime.backgroundServices())
+                                                 backgroundServices: background)
             try await app.runService()
         }
     }

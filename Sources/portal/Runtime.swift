@@ -1,4 +1,5 @@
 import Foundation
+import Gateways
 import GRDB
 import Logging
 import PortalCore
@@ -29,8 +30,17 @@ struct Runtime {
         let templates = try await MailTemplates(directory: configuration.templatesDirectory)
         let services = try await PortalServices(.init(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
-            links: LinkBuilder(publicURL: configuration.publicURL)))
+            links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(configuration.gateway),
+            billingAddress: configuration.billingEmail))
         return Runtime(configuration: configuration, services: services, logger: logger)
+    }
+
+    static func gateway(_ configuration: GatewayConfiguration) -> (any PaymentGateway)? {
+        switch configuration {
+        case .none: nil
+        case .sandbox(let url, let secretKey, let publicKey, let webhookSecret):
+            SandboxGateway(baseURL: URL(string: url)!, secretKey: secretKey, publicKey: publicKey, webhookSecret: webhookSecret)
+        }
     }
 
     func mailer() throws -> any Mailer {

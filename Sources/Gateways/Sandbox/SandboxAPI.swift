@@ -11,10 +11,13 @@ public struct SandboxSettings: Sendable {
     public var publicKey: String
     /// How long a `timeout` test card's charge waits before answering: longer than any caller waits.
     public var lateResponseDelay: Duration
+    /// Sites allowed to frame the hosted fields (the portal's origin), like a real gateway's domain list.
+    public var allowedOrigins: [String]
 
-    public init(secretKey: String, publicKey: String, lateResponseDelay: Duration = .seconds(20)) {
+    public init(secretKey: String, publicKey: String, allowedOrigins: [String] = [], lateResponseDelay: Duration = .seconds(20)) {
         self.secretKey = secretKey
         self.publicKey = publicKey
+        self.allowedOrigins = allowedOrigins
         self.lateResponseDelay = lateResponseDelay
     }
 }
@@ -24,6 +27,7 @@ public struct SandboxSettings: Sendable {
 public enum SandboxAPI {
     public static func router(engine: SandboxEngine, settings: SandboxSettings) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        SandboxHostedFields.register(on: router, settings: settings)
         let api = router.group("v1")
 
         // Hosted fields post here from the sandbox's own page; the number stays on this origin.

@@ -54,6 +54,11 @@ public struct SandboxGateway: PaymentGateway {
                                   fingerprint: body["fingerprint"] as? String)
     }
 
+    public func detachMethod(customerId: String, methodId: String) async throws {
+        let (status, body) = try await call("POST", "customers/\(customerId)/methods/\(methodId)/detach", [:])
+        guard status == 200 || status == 404 else { throw Self.failure(status, body) }
+    }
+
     public func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome {
         let status: Int
         let body: [String: Any]

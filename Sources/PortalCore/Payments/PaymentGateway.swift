@@ -128,6 +128,8 @@ public protocol PaymentGateway: Sendable {
     /// Turns what the hosted fields returned to the browser (a single-use token, a SetupIntent id…)
     /// into a saved method on the customer.
     func completeSavedMethod(customerId: String, browserResult: [String: String]) async throws -> SavedMethodDetails
+    /// Removes a saved method at the gateway so it can never be charged again.
+    func detachMethod(customerId: String, methodId: String) async throws
     func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome
     func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund
     func void(transactionId: String, idempotencyKey: String) async throws

@@ -132,7 +132,7 @@ public struct InvitationService: Sendable {
         return (created.token, created.session)
     }
 
-    static func isPlausibleEmail(_ email: String) -> Bool {
+    public static func isPlausibleEmail(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !email.contains(where: { $0.isWhitespace })
             && email.count <= 254

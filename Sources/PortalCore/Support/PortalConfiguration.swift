@@ -1,5 +1,11 @@
 import Foundation
 
+/// Which card gateway the portal uses, with its credentials.
+public enum GatewayConfiguration: Sendable, Equatable {
+    case none
+    case sandbox(url: String, secretKey: String, publicKey: String, webhookSecret: String)
+}
+
 /// A setting that is missing or wrong; startup prints `description` as one line and stops.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public var setting: String
@@ -28,6 +34,9 @@ public struct PortalConfiguration: Sendable {
     public var resourcesDirectory: String
     /// Who issues the invoices, and the fonts their PDFs embed.
     public var documents = InvoiceDocumentSettings(companyName: "Payment Portal")
+    public var gateway: GatewayConfiguration = .none
+    /// The business's billing inbox (`PORTAL_BILLING_EMAIL`), told about removed cards.
+    public var billingEmail: String?
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {

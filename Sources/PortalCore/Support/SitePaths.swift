@@ -21,10 +21,13 @@ public enum SitePath {
     public static let healthz = "/healthz"
     public static let invoices = "/invoices"
     public static let invoicesCSV = "/invoices.csv"
+    public static let paymentMethods = "/payment-methods"
 
     public static func passwordReset(_ token: String) -> String { "\(passwordResetPrefix)/\(token)" }
     public static func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
     public static func invoice(_ id: String) -> String { "\(invoices)/\(id)" }
+    public static func paymentMethodDefault(_ id: String) -> String { "\(paymentMethods)/\(id)/default" }
+    public static func paymentMethodRemove(_ id: String) -> String { "\(paymentMethods)/\(id)/remove" }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }

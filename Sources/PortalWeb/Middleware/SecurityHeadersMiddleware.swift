@@ -8,10 +8,16 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var xFrameOptions: HTTPField.Name { HTTPField.Name("X-Frame-Options")! }
     let hsts: Bool
 
-    /// Same-origin only; gateway origins are added for the pages that embed hosted fields.
-    init(extraOrigins: [String] = [], hsts: Bool) {
+    /// Same-origin only; pages that embed a gateway's hosted fields set their own policy with
+    /// `SecurityHeadersMiddleware.policy(extraOrigins:)`, which this middleware leaves in place.
+    init(hsts: Bool) {
+        contentSecurityPolicy = Self.policy(extraOrigins: [])
+        self.hsts = hsts
+    }
+
+    static func policy(extraOrigins: [String]) -> String {
         let extra = extraOrigins.isEmpty ? "" : " " + extraOrigins.joined(separator: " ")
-        contentSecurityPolicy = [
+        return [
             "default-src 'self'",
             "script-src 'self'\(extra)",
             "style-src 'self'",
@@ -24,12 +30,11 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             "base-uri 'none'",
             "object-src 'none'",
         ].joined(separator: "; ")
-        self.hsts = hsts
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        if response.headers[.contentSecurityPolicy] == nil { response.headers[.contentSecurityPolicy] = contentSecurityPolicy }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[Self.referrerPolicy] = "same-origin"
         response.headers[Self.xFrameOptions] = "DENY"

@@ -58,4 +58,12 @@ enum ErrorMessages {
         case .notEnrolled, .noPendingEnrolment: "Start the authenticator setup again."
         }
     }
+
+    static func paymentMethod(_ error: PaymentMethodError) -> String {
+        switch error {
+        case .notConfigured: "Card payments are not set up for this portal yet."
+        case .notFound: "That card is no longer on file."
+        case .gateway(let message): "Your card could not be saved: \(message)"
+        }
+    }
 }

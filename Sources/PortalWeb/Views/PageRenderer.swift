@@ -12,7 +12,8 @@ struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     static let requiredTemplates = [
-        "layout", "error", "login", "invoices", "invoice", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
+        "layout", "error", "login", "invoices", "invoice", "payment_methods", "payment_method_remove",
+        "email/payment_method_removed.text", "email/payment_method_removed.html", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
         "invite", "invite_invalid", "password_forgot", "password_forgot_sent", "password_reset", "password_reset_invalid",
         "email/invite.text", "email/invite.html", "email/password_reset.text", "email/password_reset.html",
         "email/password_changed.text", "email/password_changed.html", "email/mfa_reset.text", "email/mfa_reset.html",
@@ -93,6 +94,9 @@ enum FlashMessage: String, Sendable {
     case mfaReset = "mfa-reset"
     case sessionExpired = "session-expired"
     case accountSwitched = "account-switched"
+    case cardSaved = "card-saved"
+    case cardRemoved = "card-removed"
+    case defaultCardChanged = "default-card"
 
     var text: String {
         switch self {
@@ -104,6 +108,9 @@ enum FlashMessage: String, Sendable {
         case .mfaReset: "Your authenticator was removed. Set up a new one to continue."
         case .sessionExpired: "Your sign-in took too long or expired. Please start again."
         case .accountSwitched: "Switched account."
+        case .cardSaved: "Your card was saved."
+        case .cardRemoved: "The card was removed."
+        case .defaultCardChanged: "Your default card was changed."
         }
     }
 }

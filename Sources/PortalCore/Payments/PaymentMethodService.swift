@@ -1,0 +1,217 @@
+import GRDB
+
+public struct PaymentMethod: Sendable, Equatable {
+    public enum Expiry: Sendable, Equatable { case valid, expiresSoon, expired }
+
+    public var id: String
+    public var brand: String
+    public var last4: String
+    public var expMonth: Int
+    public var expYear: Int
+    public var isDefault: Bool
+    public var billingName: String
+    public var expiry: Expiry
+
+    /// "Visa •••• 4242".
+    public var label: String { "\(Self.brandName(brand)) •••• \(last4)" }
+
+    public static func brandName(_ brand: String) -> String {
+        switch brand {
+        case "visa": "Visa"
+        case "mastercard": "Mastercard"
+        case "amex": "American Express"
+        case "discover": "Discover"
+        default: brand.capitalized
+        }
+    }
+
+    /// Cards are valid through the end of their expiry month; "soon" is within the next two months.
+    static func expiry(month: Int, year: Int, today: CalendarDate) -> Expiry {
+        let parts = today.iso.split(separator: "-").compactMap { Int($0) }
+        let nowIndex = parts[0] * 12 + parts[1]
+        let cardIndex = year * 12 + month
+        if cardIndex < nowIndex { return .expired }
+        if cardIndex - nowIndex <= 1 { return .expiresSoon }
+        return .valid
+    }
+}
+
+public enum PaymentMethodError: Error, Equatable, Sendable {
+    case notConfigured
+    case notFound
+    case gateway(String)
+}
+
+/// An account's saved cards. Cards are saved through the gateway's hosted fields; here only the
+/// gateway's token and display details are kept. Every lookup is scoped to the customer's account.
+public struct PaymentMethodService: Sendable {
+    let db: any DatabaseWriter
+    let gateway: (any PaymentGateway)?
+    let audit: AuditService
+    let outbox: MailOutbox
+    let clock: PortalClock
+    /// Who hears about removed cards (the business's billing inbox), if configured.
+    let billingAddress: String?
+
+    public init(db: any DatabaseWriter, gateway: (any PaymentGateway)?, audit: AuditService, outbox: MailOutbox, clock: PortalClock,
+                billingAddress: String?) {
+        self.db = db
+        self.gateway = gateway
+        self.audit = audit
+        self.outbox = outbox
+        self.clock = clock
+        self.billingAddress = billingAddress
+    }
+
+    public var isConfigured: Bool { gateway != nil }
+
+    public func list(_ scope: CustomerScope) async throws -> [PaymentMethod] {
+        let today = CalendarDate(clock.now())
+        return try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM payment_methods WHERE account_id = ? AND removed_at IS NULL ORDER BY is_default DESC, created_at DESC, id
+                """, arguments: [scope.accountId]).map { Self.method($0, today: today) }
+        }
+    }
+
+    /// What the page needs to show the gateway's card fields for this account.
+    public func hostedFields(_ scope: CustomerScope, accountName: String, email: String) async throws -> HostedFieldsConfiguration {
+        guard let gateway else { throw PaymentMethodError.notConfigured }
+        let customer = try await gatewayCustomer(scope, gateway: gateway, accountName: accountName, email: email)
+        return try await gateway.hostedFields(customerId: customer)
+    }
+
+    /// Saves what the hosted fields returned. The first card becomes the default.
+    @discardableResult
+    public func add(_ scope: CustomerScope, accountName: String, email: String, browserResult: [String: String], billingName: String,
+                    billingPostcode: String, actor: AuditEvent) async throws -> PaymentMethod {
+        guard let gateway else { throw PaymentMethodError.notConfigured }
+        let customer = try await gatewayCustomer(scope, gateway: gateway, accountName: accountName, email: email)
+        let saved: SavedMethodDetails
+        do {
+            saved = try await gateway.completeSavedMethod(customerId: customer, browserResult: browserResult)
+        } catch PaymentGatewayError.rejected(_, let message) {
+            throw PaymentMethodError.gateway(message)
+        }
+        let now = clock.nowSeconds()
+        let id = OpaqueID.make("pm")
+        let gatewayName = gateway.name
+        try await db.write { db in
+            try InvoiceService.requireMembership(scope, db)
+            let hasDefault = try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM payment_methods WHERE account_id = ? AND is_default = 1 AND removed_at IS NULL
+                """, arguments: [scope.accountId]) ?? false
+            try db.execute(sql: """
+                INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, brand, last4, exp_month, exp_year, fingerprint,
+                    billing_name, billing_postcode, is_default, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, scope.accountId, gatewayName, saved.gatewayMethodId, saved.brand, saved.last4, saved.expMonth,
+                                 saved.expYear, saved.fingerprint, String(billingName.prefix(200)), String(billingPostcode.prefix(20)),
+                                 !hasDefault, scope.userId, now])
+            var event = actor
+            event.action = "payment_method.add"
+            event.accountId = scope.accountId
+            event.details["method"] = id
+            event.details["card"] = "\(saved.brand) \(saved.last4)"
+            try AuditService.insert(event, now: now, db)
+        }
+        guard let method = try await list(scope).first(where: { $0.id == id }) else { throw PaymentMethodError.notFound }
+        return method
+    }
+
+    public func setDefault(_ scope: CustomerScope, methodId: String, actor: AuditEvent) async throws {
+        let now = clock.nowSeconds()
+        try await db.write { db in
+            try InvoiceService.requireMembership(scope, db)
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL",
+                                    arguments: [methodId, scope.accountId]) == true else { throw PaymentMethodError.notFound }
+            try db.execute(sql: "UPDATE payment_methods SET is_default = 0 WHERE account_id = ? AND is_default = 1", arguments: [scope.accountId])
+            try db.execute(sql: "UPDATE payment_methods SET is_default = 1 WHERE id = ?", arguments: [methodId])
+            var event = actor
+            event.action = "payment_method.set_default"
+            event.accountId = scope.accountId
+            event.details["method"] = methodId
+            try AuditService.insert(event, now: now, db)
+        }
+    }
+
+    /// Removes a card here and at the gateway; another card becomes the default if this one was.
+    public func remove(_ scope: CustomerScope, methodId: String, actor: AuditEvent) async throws {
+        guard let gateway else { throw PaymentMethodError.notConfigured }
+        struct Target: Sendable {
+            var gatewayMethodId: String
+            var customerId: String?
+            var accountName: String
+            var label: String
+            var wasDefault: Bool
+        }
+        let target: Target? = try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            return try Row.fetchOne(db, sql: """
+                SELECT m.*, c.customer_id, a.name AS account_name FROM payment_methods m
+                JOIN accounts a ON a.id = m.account_id
+                LEFT JOIN gateway_customers c ON c.account_id = m.account_id AND c.gateway = m.gateway
+                WHERE m.id = ? AND m.account_id = ? AND m.removed_at IS NULL
+                """, arguments: [methodId, scope.accountId]).map { row in
+                Target(gatewayMethodId: row["gateway_method_id"], customerId: row["customer_id"], accountName: row["account_name"],
+                       label: "\(PaymentMethod.brandName(row["brand"])) •••• \(row["last4"] as String)", wasDefault: row["is_default"])
+            }
+        }
+        guard let target else { throw PaymentMethodError.notFound }
+        if let customer = target.customerId {
+            do {
+                try await gateway.detachMethod(customerId: customer, methodId: target.gatewayMethodId)
+            } catch PaymentGatewayError.rejected(_, let message) {
+                throw PaymentMethodError.gateway(message)
+            }
+        }
+        let now = clock.nowSeconds()
+        try await db.write { db in
+            try db.execute(sql: "UPDATE payment_methods SET removed_at = ?, is_default = 0 WHERE id = ?", arguments: [now, methodId])
+            if target.wasDefault {
+                try db.execute(sql: """
+                    UPDATE payment_methods SET is_default = 1 WHERE id = (
+                        SELECT id FROM payment_methods WHERE account_id = ? AND removed_at IS NULL ORDER BY created_at DESC, id LIMIT 1)
+                    """, arguments: [scope.accountId])
+            }
+            var event = actor
+            event.action = "payment_method.remove"
+            event.accountId = scope.accountId
+            event.details["method"] = methodId
+            event.details["card"] = target.label
+            try AuditService.insert(event, now: now, db)
+        }
+        if let billingAddress {
+            try await outbox.enqueue(template: "payment_method_removed", to: billingAddress, context: [
+                "account": target.accountName, "card": target.label, "by": actor.actorLabel,
+            ])
+        }
+    }
+
+    private func gatewayCustomer(_ scope: CustomerScope, gateway: any PaymentGateway, accountName: String, email: String) async throws -> String {
+        let gatewayName = gateway.name
+        let existing: String? = try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            return try String.fetchOne(db, sql: "SELECT customer_id FROM gateway_customers WHERE account_id = ? AND gateway = ?",
+                                       arguments: [scope.accountId, gatewayName])
+        }
+        let customer = try await gateway.ensureCustomer(existingId: existing, accountId: scope.accountId, email: email, name: accountName)
+        if customer != existing {
+            let now = clock.nowSeconds()
+            try await db.write { db in
+                try db.execute(sql: """
+                    INSERT INTO gateway_customers (account_id, gateway, customer_id, created_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(account_id, gateway) DO UPDATE SET customer_id = excluded.customer_id
+                    """, arguments: [scope.accountId, gatewayName, customer, now])
+            }
+        }
+        return customer
+    }
+
+    static func method(_ row: Row, today: CalendarDate) -> PaymentMethod {
+        PaymentMethod(id: row["id"], brand: row["brand"], last4: row["last4"], expMonth: row["exp_month"], expYear: row["exp_year"],
+                      isDefault: row["is_default"], billingName: row["billing_name"],
+                      expiry: PaymentMethod.expiry(month: row["exp_month"], year: row["exp_year"], today: today))
+    }
+}
