@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "PortalWebTests",
             dependencies: [
-                "PortalWeb", "PortalCore",
+                "PortalWeb", "PortalCore", "Gateways",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // The tests build the services themselves and check the database directly.

@@ -126,6 +126,7 @@ struct Customer: Sendable {
 /// Builds the portal as `portal serve` does (minus TLS, which a proxy terminates) and runs `body`
 /// against it over real HTTP on loopback.
 func withPortal(publicURL: String = "http://127.0.0.1", hasher: PasswordHasher = fastHasher, logs: LogCapture? = nil,
+                gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
                 _ body: @Sendable (Portal, any TestClientProtocol) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-web-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -137,7 +138,8 @@ func withPortal(publicURL: String = "http://127.0.0.1", hasher: PasswordHasher =
     let templates = repositoryRoot.appendingPathComponent("Templates").path
     let services = try await PortalServices(.init(
         database: database, clock: clock.clock, secrets: SecretBox(key: SymmetricKey(size: .bits256)), hasher: hasher,
-        mailTemplates: try await MailTemplates(directory: templates), links: LinkBuilder(publicURL: publicURL)))
+        mailTemplates: try await MailTemplates(directory: templates), links: LinkBuilder(publicURL: publicURL),
+        gateway: gateway, billingAddress: billingAddress))
     var logger: Logger
     if let logs {
         logger = Logger(label: "portal-web-tests") { _ in CapturingLogHandler(capture: logs) }

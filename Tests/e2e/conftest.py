@@ -80,6 +80,9 @@ def portal(request):
 
     workdir = Path(tempfile.mkdtemp(prefix="portal-e2e-"))
     port = _free_port()
+    sandbox_port = _free_port()
+    while sandbox_port == port:
+        sandbox_port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     stdout_path = workdir / "portal.stdout"
     stderr_path = workdir / "portal.stderr"
@@ -87,7 +90,7 @@ def portal(request):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
-            [str(PORTAL), "demo", "--bind", f"127.0.0.1:{port}", "--resources", str(REPO)],
+            [str(PORTAL), "demo", "--bind", f"127.0.0.1:{port}", "--sandbox-port", str(sandbox_port), "--resources", str(REPO)],
             cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
         )
     server = Portal(base_url=base_url, carol_invite_link="", mail_dir=workdir / "var" / "mail",

@@ -169,7 +169,7 @@ public struct SandboxEngine: Sendable {
             var clientSecret: String?
             switch scenario {
             case .success, .timeout:
-                authCode = String(RandomBytes.base64URL(count: 6).uppercased().filter { $0.isLetter || $0.isNumber }.prefix(6))
+                authCode = Self.authorizationCode()
             case .authenticationRequired:
                 status = .requiresAction
                 clientSecret = id + "_secret_" + RandomBytes.base64URL(count: 12)
@@ -198,7 +198,7 @@ public struct SandboxEngine: Sendable {
                 throw PaymentGatewayError.notFound
             }
             if (row["status"] as String) == GatewayTransactionStatus.requiresAction.rawValue {
-                let auth = String(RandomBytes.base64URL(count: 6).uppercased().filter { $0.isLetter || $0.isNumber }.prefix(6))
+                let auth = Self.authorizationCode()
                 try db.execute(sql: "UPDATE charges SET status = 'succeeded', authorization_code = ? WHERE id = ?", arguments: [auth, chargeId])
             }
             return Self.charge(from: try Row.fetchOne(db, sql: "SELECT * FROM charges WHERE id = ?", arguments: [chargeId])!)
@@ -257,6 +257,13 @@ public struct SandboxEngine: Sendable {
         try db.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM charges WHERE idempotency_key = ?", arguments: [idempotencyKey]).map(Self.charge(from:))
         }
+    }
+
+    /// Six upper-case letters and digits, like an issuer's approval code.
+    static func authorizationCode() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<6).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     static func charge(from row: Row) -> SandboxCharge {
