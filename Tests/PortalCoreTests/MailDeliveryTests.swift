@@ -18,6 +18,26 @@ struct MailDeliveryTests {
     /// Operators configure the sender; a non-ASCII display name must be encoded, not sent raw.
     static let sender = "Zahlungsportal Ørsted & Müller <billing@portal.example.com>"
 
+    /// `smtp://user:password@host` authenticates (AUTH PLAIN/LOGIN) before sending; wrong
+    /// credentials leave the message queued with the server's refusal recorded.
+    @Test func authenticatesWithTheCredentialsInTheURL() async throws {
+        let env = try await TestEnvironment()
+        let sink = try SMTPSink.start(port: 0, directory: env.mailDirectory, requireAuth: "mailer:s3cret pass")
+        defer { sink.stop() }
+        let id = try await env.outbox.enqueue(MailMessage(to: "dana@example.com", subject: "Auth check", textBody: "Hello"))
+
+        let refused = try await env.delivery(port: sink.port, credentials: "mailer:wrong").runOnce()
+        #expect(refused.sent == 0 && refused.failed == 1)
+        let row = try #require(try await env.outbox.all().first { $0.id == id })
+        #expect(row.status == "queued" && row.lastError?.isEmpty == false)
+
+        env.clock.advance(by: 60)
+        let accepted = try await env.delivery(port: sink.port, credentials: "mailer:s3cret%20pass").runOnce()
+        #expect(accepted.sent == 1)
+        let received = try await sink.waitForMessages(count: 1)
+        #expect(received.first?.rcptTos == ["dana@example.com"])
+    }
+
     @Test("Queued mail reaches the SMTP server intact, UTF-8 included, and is marked sent")
     func deliversQueuedMail() async throws {
         let env = try await TestEnvironment()
@@ -162,8 +182,9 @@ private struct TestEnvironment {
         self.logger = logger
     }
 
-    func delivery(port: Int) -> MailDeliveryService {
-        let settings = SMTPSettings(url: "smtp://127.0.0.1:\(port)?starttls=off")!
+    func delivery(port: Int, credentials: String? = nil) -> MailDeliveryService {
+        let userInfo = credentials.map { $0 + "@" } ?? ""
+        let settings = SMTPSettings(url: "smtp://\(userInfo)127.0.0.1:\(port)?starttls=off")!
         return MailDeliveryService(outbox: outbox, mailer: SMTPMailer(settings: settings), from: MailDeliveryTests.sender, logger: logger)
     }
 
@@ -258,10 +279,15 @@ private final class SMTPSink: Sendable {
     static let script = MailDeliveryTests.repoRoot.appendingPathComponent("Tests/support/smtp_sink.py").path
 
     /// Starts the sink and waits until it answers (it prints its port once it does).
-    static func start(port: Int, directory: String) throws -> SMTPSink {
+    static func start(port: Int, directory: String, requireAuth credentials: String? = nil) throws -> SMTPSink {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, String(port), directory]
+        if let credentials {
+            var environment = ProcessInfo.processInfo.environment
+            environment["SMTP_SINK_AUTH"] = credentials
+            process.environment = environment
+        }
         let output = Pipe()
         process.standardOutput = output
         let errors = Pipe()

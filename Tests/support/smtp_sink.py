@@ -103,7 +103,20 @@ def main():
     directory = sys.argv[2]
     os.makedirs(directory, exist_ok=True)
 
-    controller = SinkController(SavingHandler(directory), hostname="127.0.0.1", port=port)
+    # SMTP_SINK_AUTH=user:password makes the sink require AUTH (PLAIN or LOGIN) before mail.
+    options = {}
+    credentials = os.environ.get("SMTP_SINK_AUTH")
+    if credentials:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        want_user, want_password = credentials.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == want_user
+                  and auth_data.password.decode() == want_password)
+            return AuthResult(success=ok, handled=False)
+
+        options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    controller = SinkController(SavingHandler(directory), hostname="127.0.0.1", port=port, **options)
     controller.start()
     sys.stdout.write("%d\n" % controller.port)
     sys.stdout.flush()
