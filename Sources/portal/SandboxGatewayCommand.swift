@@ -21,6 +21,10 @@ struct SandboxGatewayCommand: AsyncParsableCommand {
     var publicKey: String?
     @Option(name: .customLong("allowed-origin"), help: "Origin allowed to frame the card fields (the portal's public URL); repeat for several. Env: PORTAL_SANDBOX_ALLOWED_ORIGINS (comma-separated).")
     var allowedOrigin: [String] = []
+    @Option(name: .customLong("webhook-url"), help: "Where to send signed events (charge.succeeded, charge.failed, charge.refunded). Env: PORTAL_SANDBOX_WEBHOOK_URL")
+    var webhookURL: String?
+    @Option(name: .customLong("webhook-secret"), help: "Secret the events are signed with. Env: PORTAL_SANDBOX_WEBHOOK_SECRET")
+    var webhookSecret: String?
 
     func run() async throws {
         try await runReportingConfiguration {
@@ -37,9 +41,19 @@ struct SandboxGatewayCommand: AsyncParsableCommand {
                 : allowedOrigin
             let path = database ?? env.string(forKey: "portal.sandbox.database", default: "var/sandbox.sqlite")
             let logger = makeLogger(level: .info)
+            var webhooks: SandboxWebhookSender?
+            if let target = webhookURL ?? env.string(forKey: "portal.sandbox.webhook.url"), !target.isEmpty {
+                guard let url = URL(string: target), url.scheme?.hasPrefix("http") == true else {
+                    throw ConfigurationError("PORTAL_SANDBOX_WEBHOOK_URL", "must be an http(s) URL")
+                }
+                guard let signing = webhookSecret ?? env.string(forKey: "portal.sandbox.webhook.secret"), !signing.isEmpty else {
+                    throw ConfigurationError("PORTAL_SANDBOX_WEBHOOK_SECRET", "is required with a webhook URL")
+                }
+                webhooks = SandboxWebhookSender(url: url, secret: signing, logger: logger)
+            }
             let app = try SandboxServer.application(
                 host: host, port: port, databasePath: path,
-                settings: SandboxSettings(secretKey: secret, publicKey: publishable, allowedOrigins: origins),
+                settings: SandboxSettings(secretKey: secret, publicKey: publishable, allowedOrigins: origins, webhooks: webhooks),
                 fingerprintSecret: secret, logger: logger)
             logger.notice("sandbox gateway listening", metadata: ["bind": "\(host):\(port)"])
             try await app.runService()

@@ -13,8 +13,12 @@ public struct SandboxSettings: Sendable {
     public var lateResponseDelay: Duration
     /// Sites allowed to frame the hosted fields (the portal's origin), like a real gateway's domain list.
     public var allowedOrigins: [String]
+    /// Where to send signed events, if anywhere.
+    public var webhooks: SandboxWebhookSender?
 
-    public init(secretKey: String, publicKey: String, allowedOrigins: [String] = [], lateResponseDelay: Duration = .seconds(20)) {
+    public init(secretKey: String, publicKey: String, allowedOrigins: [String] = [], lateResponseDelay: Duration = .seconds(20),
+                webhooks: SandboxWebhookSender? = nil) {
+        self.webhooks = webhooks
         self.secretKey = secretKey
         self.publicKey = publicKey
         self.allowedOrigins = allowedOrigins
@@ -80,6 +84,11 @@ public enum SandboxAPI {
                 let result = try engine.charge(GatewayChargeRequest(
                     customerId: body.string("customer") ?? "", methodId: body.string("method") ?? "",
                     amount: Money(amount, currency), idempotencyKey: key, metadata: metadata))
+                switch result.charge.status {
+                case .succeeded: settings.webhooks?.send(type: "charge.succeeded", charge: result.charge)
+                case .declined: settings.webhooks?.send(type: "charge.failed", charge: result.charge)
+                default: break
+                }
                 if result.respondLate { try await Task.sleep(for: settings.lateResponseDelay) }
                 return json(200, chargeJSON(result.charge))
             }
@@ -97,7 +106,9 @@ public enum SandboxAPI {
                 return error(400, "idempotency_key_missing", "Send an Idempotency-Key header.")
             }
             return try gatewayCall {
-                let refund = try engine.refund(chargeId: try context.parameters.require("id"), amount: body.int64("amount") ?? 0, idempotencyKey: key)
+                let chargeId = try context.parameters.require("id")
+                let refund = try engine.refund(chargeId: chargeId, amount: body.int64("amount") ?? 0, idempotencyKey: key)
+                if let charge = try engine.charge(id: chargeId) { settings.webhooks?.send(type: "charge.refunded", charge: charge) }
                 return json(200, ["id": refund.refundId, "amount": refund.amount.minorUnits, "currency": refund.amount.currency.code])
             }
         }

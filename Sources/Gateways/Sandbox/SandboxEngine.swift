@@ -253,6 +253,12 @@ public struct SandboxEngine: Sendable {
         }
     }
 
+    public func charge(id: String) throws -> SandboxCharge? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM charges WHERE id = ?", arguments: [id]).map(Self.charge(from:))
+        }
+    }
+
     public func charge(idempotencyKey: String) throws -> SandboxCharge? {
         try db.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM charges WHERE idempotency_key = ?", arguments: [idempotencyKey]).map(Self.charge(from:))
