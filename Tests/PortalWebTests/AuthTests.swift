@@ -278,10 +278,11 @@ import Testing
             let form = try await browser.get("/login/mfa")
             #expect(form.status == .ok)
             portal.clock.advance(by: 10 * 60 + 1)
-            // The form's token was bound to the session that just ended, so the post is refused as stale.
+            // The form's token was bound to the session that just ended: the post changes nothing and
+            // the user is told to start again.
             let late = try await browser.post("/login/mfa", ["code": portal.code(alice.secret)])
-            #expect(late.status == .forbidden)
-            #expect(late.contains("This form has expired"))
+            #expect(late.status == .seeOther && late.location == "/login")
+            #expect(try await browser.follow(late).contains("Your session ended, so nothing was changed."))
             #expect(try await portal.sessionCount(of: alice) == 0)
             #expect(try await portal.audit("sign_in.success").isEmpty)
             // Reloading sends the user back to the start.

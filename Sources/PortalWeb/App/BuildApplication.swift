@@ -61,7 +61,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
         ErrorPageMiddleware(renderer: renderer)
         StaticFilesMiddleware(directory: settings.publicDirectory, logger: logger)
         SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)
-        CSRFMiddleware(csrf: csrf)
+        CSRFMiddleware(csrf: csrf, cookies: cookies)
     }
     HealthController(database: services.database).register(on: router)
     AuthController(services: services, renderer: renderer, cookies: cookies).register(on: router)

@@ -15,6 +15,8 @@ public struct PortalRequestContext: RequestContext, RemoteAddressRequestContext 
     public var userAgent: String = ""
     var cookiesToSet: [Cookie] = []
     var flash: FlashMessage?
+    /// The browser sent a session cookie whose session has ended (idle, too old, signed out elsewhere).
+    var sessionEnded = false
     /// Set by `RequireCustomerMiddleware` for signed-in customer routes.
     var customer: CustomerIdentity?
     /// The customer and accounts read with the session, for `RequireCustomerMiddleware`.

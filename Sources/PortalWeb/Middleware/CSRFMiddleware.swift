@@ -7,6 +7,7 @@ import PortalCore
 struct CSRFMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
     let csrf: CSRFTokens
+    let cookies: SessionCookies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post else {
@@ -27,6 +28,13 @@ struct CSRFMiddleware: RouterMiddleware {
         }
         context.form = FormFields(urlEncoded: String(buffer: body))
         guard csrfValid(context) else {
+            if context.sessionEnded {
+                // The form belonged to a session that has since ended: say so and start again, rather
+                // than show a bare "forbidden". Nothing was changed either way.
+                var response = Response.redirect(to: SitePath.login)
+                response.setCookie(cookies.flash(.sessionEnded))
+                return response
+            }
             throw PageError(status: .forbidden, message: "This form has expired or did not come from this site. Go back, reload the page and try again.")
         }
         if context.form.pairs.contains(where: { $0.0 != "_csrf" && CardNumberDetector.looksLikeCardNumber($0.1) }) {

@@ -53,6 +53,7 @@ struct SessionMiddleware: RouterMiddleware {
                 context.csrfToken = csrf.token(for: "session:" + token)
             } else {
                 clearStale = true
+                context.sessionEnded = true
             }
         }
         if context.session == nil {
