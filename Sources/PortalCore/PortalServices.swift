@@ -22,6 +22,7 @@ public struct PortalServices: Sendable {
     public let invoices: InvoiceService
     public let ledger: PaymentLedger
     public let paymentMethods: PaymentMethodService
+    public let gatewaySettings: GatewaySettingsService
     public let gateway: (any PaymentGateway)?
 
     public struct Dependencies: Sendable {
@@ -82,6 +83,7 @@ public struct PortalServices: Sendable {
         invoices = InvoiceService(db: db, clock: d.clock)
         ledger = PaymentLedger(db: db, clock: d.clock)
         gateway = d.gateway
+        gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)
         paymentMethods = PaymentMethodService(db: db, gateway: d.gateway, audit: audit, outbox: outbox, clock: d.clock,
                                               billingAddress: d.billingAddress)
     }

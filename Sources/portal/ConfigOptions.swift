@@ -39,7 +39,7 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("pdf-font"), help: "TrueType font embedded in invoice PDFs. Env: PORTAL_PDF_FONT. Default: DejaVu Sans")
     var pdfFont: String?
 
-    @Option(name: .customLong("gateway"), help: "Card gateway: none or sandbox. Env: PORTAL_GATEWAY. Default: none (card payments off)")
+    @Option(name: .customLong("gateway"), help: "Card gateway: none or sandbox. Env: PORTAL_GATEWAY. Default: the gateway saved with `portal gateway configure` (encrypted), else none")
     var gateway: String?
 
     @Option(name: .customLong("sandbox-url"), help: "Base URL of the sandbox gateway. Env: PORTAL_SANDBOX_URL")
@@ -88,7 +88,7 @@ struct ConfigOptions: ParsableArguments {
               defaultPublicURL: String? = nil,
               defaultKeyFile: String? = nil, defaultSMTP: String? = nil, defaultMailFrom: String? = nil,
               defaultCompany: (name: String, address: String)? = nil,
-              defaultGateway: GatewayConfiguration = .none) throws -> PortalConfiguration {
+              defaultGateway: GatewayConfiguration = .fromDatabase) throws -> PortalConfiguration {
         let config = reader()
         let database = config.string(forKey: "portal.database", default: "var/portal.sqlite")
         guard !database.isEmpty else { throw ConfigurationError("PORTAL_DATABASE", "must not be empty") }

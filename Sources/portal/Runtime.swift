@@ -28,16 +28,32 @@ struct Runtime {
         let applied = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
         for name in applied { logger.notice("migration applied", metadata: ["migration": "\(name)"]) }
         let templates = try await MailTemplates(directory: configuration.templatesDirectory)
+        var gatewayConfiguration = configuration.gateway
+        if gatewayConfiguration == .fromDatabase {
+            let stored = try await GatewaySettingsService(db: database, secretBox: secrets, clock: .system).active()
+            gatewayConfiguration = stored.flatMap(Self.configuration(from:)) ?? .none
+        }
         let services = try await PortalServices(.init(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
-            links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(configuration.gateway),
+            links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(gatewayConfiguration),
             billingAddress: configuration.billingEmail))
         return Runtime(configuration: configuration, services: services, logger: logger)
     }
 
+    static func configuration(from stored: GatewaySettings) -> GatewayConfiguration? {
+        switch stored.gateway {
+        case "sandbox":
+            guard let url = stored.publicSettings["url"], let publicKey = stored.publicSettings["public_key"],
+                  let secretKey = stored.secrets["secret_key"], let webhookSecret = stored.secrets["webhook_secret"] else { return nil }
+            return .sandbox(url: url, secretKey: secretKey, publicKey: publicKey, webhookSecret: webhookSecret)
+        default:
+            return nil
+        }
+    }
+
     static func gateway(_ configuration: GatewayConfiguration) -> (any PaymentGateway)? {
         switch configuration {
-        case .none: nil
+        case .none, .fromDatabase: nil
         case .sandbox(let url, let secretKey, let publicKey, let webhookSecret):
             SandboxGateway(baseURL: URL(string: url)!, secretKey: secretKey, publicKey: publicKey, webhookSecret: webhookSecret)
         }

@@ -151,3 +151,21 @@ def test_a_broken_template_stops_serve_with_one_line(workdir):
     # Log lines (migrations applied) may come first; the error is one line, and the last.
     last = result.stderr.strip().splitlines()[-1]
     assert "login.mustache" in last and "does not parse" in last, result.stderr
+
+
+def test_gateway_credentials_are_stored_encrypted_and_shown_masked(workdir):
+    env = settings(workdir)
+    assert portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir).returncode == 0
+    assert portal(["gateway", "show"], workdir, env).stdout.strip() == "no gateway configured"
+    configured = portal(["gateway", "configure", "sandbox", "--url", "http://127.0.0.1:8081", "--public-key", "pk_sandbox_cli"],
+                        workdir, env, stdin="sk_sandbox_cli_secret_value\nwhsec_cli_secret_value\n")
+    assert configured.returncode == 0, configured.stderr
+    assert "sk_sandbox_cli_secret_value" not in configured.stdout
+    shown = portal(["gateway", "show"], workdir, env)
+    assert "gateway: sandbox" in shown.stdout and "public_key: pk_sandbox_cli" in shown.stdout
+    assert "secret_key: sk_s…alue" in shown.stdout and "sk_sandbox_cli_secret_value" not in shown.stdout
+    for path in workdir.glob("portal.sqlite*"):
+        data = path.read_bytes()
+        assert b"sk_sandbox_cli_secret_value" not in data and b"whsec_cli_secret_value" not in data, path
+    missing = portal(["gateway", "configure", "sandbox", "--url", "http://127.0.0.1:8081", "--public-key", "pk"], workdir, env, stdin="")
+    assert missing.returncode != 0 and "standard input" in missing.stderr

@@ -2,6 +2,8 @@ import Foundation
 
 /// Which card gateway the portal uses, with its credentials.
 public enum GatewayConfiguration: Sendable, Equatable {
+    /// Not set in the environment: use the gateway stored (encrypted) with `portal gateway configure`.
+    case fromDatabase
     case none
     case sandbox(url: String, secretKey: String, publicKey: String, webhookSecret: String)
 }
@@ -34,7 +36,7 @@ public struct PortalConfiguration: Sendable {
     public var resourcesDirectory: String
     /// Who issues the invoices, and the fonts their PDFs embed.
     public var documents = InvoiceDocumentSettings(companyName: "Payment Portal")
-    public var gateway: GatewayConfiguration = .none
+    public var gateway: GatewayConfiguration = .fromDatabase
     /// The business's billing inbox (`PORTAL_BILLING_EMAIL`), told about removed cards.
     public var billingEmail: String?
 
