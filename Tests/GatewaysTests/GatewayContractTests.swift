@@ -156,12 +156,12 @@ import Testing
 
     @Test func webhooksValidForgedAndStale() async throws {
         try await withSandbox { gateway, _ in
-            let signer = SandboxWebhookSignature(secret: "whsec_test")
+            let signer = SandboxWebhookSignature.make(secret: "whsec_test")
             let now = Date()
             let body = Array(#"{"id":"evt_1","type":"charge.succeeded","created":1795000000,"data":{"charge":"ch_1"}}"#.utf8)
             let event = try gateway.verifyWebhook(headers: ["sandbox-signature": signer.sign(body: body, at: now)], body: body, now: now)
             #expect(event.id == "evt_1" && event.kind == .chargeSucceeded && event.transactionId == "ch_1")
-            let forged = SandboxWebhookSignature(secret: "attacker").sign(body: body, at: now)
+            let forged = SandboxWebhookSignature.make(secret: "attacker").sign(body: body, at: now)
             #expect(throws: PaymentGatewayError.invalidWebhookSignature) {
                 try gateway.verifyWebhook(headers: ["Sandbox-Signature": forged], body: body, now: now)
             }

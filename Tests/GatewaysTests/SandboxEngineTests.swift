@@ -153,13 +153,13 @@ import Testing
     }
 
     @Test func webhookSignaturesAreCheckedOnTheRawBodyAndTime() throws {
-        let signer = SandboxWebhookSignature(secret: "whsec_test")
+        let signer = SandboxWebhookSignature.make(secret: "whsec_test")
         let body = Array(#"{"id":"evt_1","type":"charge.succeeded"}"#.utf8)
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         let header = signer.sign(body: body, at: now)
         try signer.verify(header: header, body: body, now: now.addingTimeInterval(60))
         #expect(throws: PaymentGatewayError.invalidWebhookSignature) { try signer.verify(header: header, body: body + [0x20], now: now) }
-        #expect(throws: PaymentGatewayError.invalidWebhookSignature) { try SandboxWebhookSignature(secret: "other").verify(header: header, body: body, now: now) }
+        #expect(throws: PaymentGatewayError.invalidWebhookSignature) { try SandboxWebhookSignature.make(secret: "other").verify(header: header, body: body, now: now) }
         #expect(throws: PaymentGatewayError.invalidWebhookSignature) { try signer.verify(header: nil, body: body, now: now) }
         #expect(throws: PaymentGatewayError.invalidWebhookSignature) { try signer.verify(header: "t=1,v2=abc", body: body, now: now) }
         #expect(throws: PaymentGatewayError.staleWebhook) { try signer.verify(header: header, body: body, now: now.addingTimeInterval(301)) }

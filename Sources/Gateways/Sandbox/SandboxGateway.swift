@@ -11,7 +11,7 @@ public struct SandboxGateway: PaymentGateway {
     let baseURL: URL
     let secretKey: String
     let publicKey: String
-    let webhookSignature: SandboxWebhookSignature
+    let webhookSignature: TimestampedSignature
     let session: URLSession
 
     /// `timeout` bounds every call; a charge that outlives it is reported as `unknown`, never declined.
@@ -19,7 +19,7 @@ public struct SandboxGateway: PaymentGateway {
         self.baseURL = baseURL
         self.secretKey = secretKey
         self.publicKey = publicKey
-        self.webhookSignature = SandboxWebhookSignature(secret: webhookSecret)
+        self.webhookSignature = SandboxWebhookSignature.make(secret: webhookSecret)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout

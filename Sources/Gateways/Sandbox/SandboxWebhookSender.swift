@@ -9,13 +9,13 @@ import PortalCore
 /// configured URL, signed like Stripe's, retrying a few times as real gateways do.
 public struct SandboxWebhookSender: Sendable {
     let url: URL
-    let signature: SandboxWebhookSignature
+    let signature: TimestampedSignature
     let logger: Logger
     let session: URLSession
 
     public init(url: URL, secret: String, logger: Logger) {
         self.url = url
-        self.signature = SandboxWebhookSignature(secret: secret)
+        self.signature = SandboxWebhookSignature.make(secret: secret)
         self.logger = logger
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 10

@@ -2,14 +2,26 @@ import Crypto
 import Foundation
 import PortalCore
 
-/// `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` — the
-/// same scheme as Stripe's, so the timestamp is signed and an old event cannot be replayed.
-public struct SandboxWebhookSignature: Sendable {
-    public static let header = "Sandbox-Signature"
+/// `<Header>: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` — Stripe's scheme,
+/// which the sandbox copies: the timestamp is signed, so an old event cannot be replayed.
+public struct TimestampedSignature: Sendable {
+    public let header: String
     let key: SymmetricKey
     public var tolerance: TimeInterval = 300
 
-    public init(secret: String) { key = SymmetricKey(data: Array(secret.utf8)) }
+    public init(header: String, secret: String) {
+        self.header = header
+        key = SymmetricKey(data: Array(secret.utf8))
+    }
+}
+
+/// The sandbox's events carry `Sandbox-Signature`.
+public enum SandboxWebhookSignature {
+    public static let header = "Sandbox-Signature"
+    public static func make(secret: String) -> TimestampedSignature { TimestampedSignature(header: header, secret: secret) }
+}
+
+extension TimestampedSignature {
 
     public func sign(body: [UInt8], at date: Date) -> String {
         let timestamp = Int64(date.timeIntervalSince1970)
