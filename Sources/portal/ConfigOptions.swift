@@ -54,6 +54,21 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("sandbox-webhook-secret"), help: "Secret the sandbox signs webhooks with. Env: PORTAL_SANDBOX_WEBHOOK_SECRET")
     var sandboxWebhookSecret: String?
 
+    @Option(name: .customLong("stripe-secret-key"), help: "Stripe secret key. Env: PORTAL_STRIPE_SECRET_KEY")
+    var stripeSecretKey: String?
+
+    @Option(name: .customLong("stripe-publishable-key"), help: "Stripe publishable key. Env: PORTAL_STRIPE_PUBLISHABLE_KEY")
+    var stripePublishableKey: String?
+
+    @Option(name: .customLong("stripe-webhook-secret"), help: "Stripe webhook signing secret. Env: PORTAL_STRIPE_WEBHOOK_SECRET")
+    var stripeWebhookSecret: String?
+
+    @Option(name: .customLong("stripe-api-base"), help: "Stripe API base (a localstripe URL in tests). Env: PORTAL_STRIPE_API_BASE. Default: https://api.stripe.com")
+    var stripeAPIBase: String?
+
+    @Option(name: .customLong("stripe-js-url"), help: "Stripe.js URL. Env: PORTAL_STRIPE_JS_URL. Default: https://js.stripe.com/v3/")
+    var stripeJSURL: String?
+
     @Option(name: .customLong("billing-email"), help: "The business's billing inbox, told when a customer removes a card. Env: PORTAL_BILLING_EMAIL")
     var billingEmail: String?
 
@@ -71,6 +86,8 @@ struct ConfigOptions: ParsableArguments {
             ("portal.pdf.font", pdfFont), ("portal.gateway", gateway), ("portal.sandbox.url", sandboxURL),
             ("portal.sandbox.secret.key", sandboxSecretKey), ("portal.sandbox.public.key", sandboxPublicKey),
             ("portal.sandbox.webhook.secret", sandboxWebhookSecret), ("portal.billing.email", billingEmail),
+            ("portal.stripe.secret.key", stripeSecretKey), ("portal.stripe.publishable.key", stripePublishableKey),
+            ("portal.stripe.webhook.secret", stripeWebhookSecret), ("portal.stripe.api.base", stripeAPIBase), ("portal.stripe.js.url", stripeJSURL),
         ]
         for (key, value) in pairs {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
@@ -171,8 +188,25 @@ struct ConfigOptions: ParsableArguments {
             return .sandbox(url: url, secretKey: try required("portal.sandbox.secret.key", "PORTAL_SANDBOX_SECRET_KEY"),
                             publicKey: try required("portal.sandbox.public.key", "PORTAL_SANDBOX_PUBLIC_KEY"),
                             webhookSecret: try required("portal.sandbox.webhook.secret", "PORTAL_SANDBOX_WEBHOOK_SECRET"))
+        case "stripe":
+            func required(_ key: ConfigKey, _ variable: String) throws -> String {
+                guard let value = config.string(forKey: key), !value.isEmpty else {
+                    throw ConfigurationError(variable, "is required when PORTAL_GATEWAY=stripe")
+                }
+                return value
+            }
+            let apiBase = config.string(forKey: "portal.stripe.api.base", default: "https://api.stripe.com")
+            let jsURL = config.string(forKey: "portal.stripe.js.url", default: "https://js.stripe.com/v3/")
+            for (variable, value) in [("PORTAL_STRIPE_API_BASE", apiBase), ("PORTAL_STRIPE_JS_URL", jsURL)] {
+                guard let parsed = URL(string: value), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                    throw ConfigurationError(variable, "must be an http(s) URL")
+                }
+            }
+            return .stripe(apiBase: apiBase, jsURL: jsURL, secretKey: try required("portal.stripe.secret.key", "PORTAL_STRIPE_SECRET_KEY"),
+                           publishableKey: try required("portal.stripe.publishable.key", "PORTAL_STRIPE_PUBLISHABLE_KEY"),
+                           webhookSecret: try required("portal.stripe.webhook.secret", "PORTAL_STRIPE_WEBHOOK_SECRET"))
         default:
-            throw ConfigurationError("PORTAL_GATEWAY", "must be none or sandbox (got \"\(kind)\"); Stripe and Authorize.Net come later")
+            throw ConfigurationError("PORTAL_GATEWAY", "must be none, sandbox or stripe (got \"\(kind)\"); Authorize.Net comes later")
         }
     }
 

@@ -56,6 +56,9 @@ struct Runtime {
         case .none, .fromDatabase: nil
         case .sandbox(let url, let secretKey, let publicKey, let webhookSecret):
             SandboxGateway(baseURL: URL(string: url)!, secretKey: secretKey, publicKey: publicKey, webhookSecret: webhookSecret)
+        case .stripe(let apiBase, let jsURL, let secretKey, let publishableKey, let webhookSecret):
+            StripeGateway(apiBase: URL(string: apiBase)!, jsURL: jsURL, secretKey: secretKey, publishableKey: publishableKey,
+                          webhookSecret: webhookSecret)
         }
     }
 

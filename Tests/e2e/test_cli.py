@@ -51,7 +51,8 @@ def test_serve_stops_with_one_line_naming_a_missing_setting(workdir, missing):
 @pytest.mark.parametrize("setting,value", [
     ("PORTAL_BIND", "localhost"), ("PORTAL_BIND", "127.0.0.1:99999"), ("PORTAL_PUBLIC_URL", "pay.example.com"),
     ("PORTAL_SMTP_URL", "mailto:x"), ("PORTAL_MAIL_FROM", "not-an-address"), ("PORTAL_KEY_FILE", "/nonexistent/key"),
-    ("PORTAL_LOG_LEVEL", "loud"), ("PORTAL_PDF_FONT", "/nonexistent.ttf"),
+    ("PORTAL_LOG_LEVEL", "loud"), ("PORTAL_PDF_FONT", "/nonexistent.ttf"), ("PORTAL_GATEWAY", "paypal"),
+    ("PORTAL_BILLING_EMAIL", "nobody"),
 ])
 def test_serve_stops_with_one_line_naming_an_invalid_setting(workdir, setting, value):
     assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
@@ -169,3 +170,13 @@ def test_gateway_credentials_are_stored_encrypted_and_shown_masked(workdir):
         assert b"sk_sandbox_cli_secret_value" not in data and b"whsec_cli_secret_value" not in data, path
     missing = portal(["gateway", "configure", "sandbox", "--url", "http://127.0.0.1:8081", "--public-key", "pk"], workdir, env, stdin="")
     assert missing.returncode != 0 and "standard input" in missing.stderr
+
+
+@pytest.mark.parametrize("missing", ["PORTAL_STRIPE_SECRET_KEY", "PORTAL_STRIPE_PUBLISHABLE_KEY", "PORTAL_STRIPE_WEBHOOK_SECRET"])
+def test_a_stripe_gateway_needs_its_keys(workdir, missing):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    env = settings(workdir, PORTAL_GATEWAY="stripe", PORTAL_STRIPE_SECRET_KEY="sk_test_x", PORTAL_STRIPE_PUBLISHABLE_KEY="pk_test_x",
+                   PORTAL_STRIPE_WEBHOOK_SECRET="whsec_x")
+    del env[missing]
+    result = portal(["serve"], workdir, env)
+    assert result.returncode == 78 and missing in result.stderr.strip().splitlines()[-1], result.stderr

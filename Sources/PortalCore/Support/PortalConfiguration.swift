@@ -6,6 +6,7 @@ public enum GatewayConfiguration: Sendable, Equatable {
     case fromDatabase
     case none
     case sandbox(url: String, secretKey: String, publicKey: String, webhookSecret: String)
+    case stripe(apiBase: String, jsURL: String, secretKey: String, publishableKey: String, webhookSecret: String)
 }
 
 /// A setting that is missing or wrong; startup prints `description` as one line and stops.

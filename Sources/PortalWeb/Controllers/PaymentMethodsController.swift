@@ -23,19 +23,21 @@ struct PaymentMethodsController {
     @Sendable func add(_ request: Request, context: CustomerRequestContext) async throws -> Response {
         guard let scope = context.scope, let account = context.identity.activeAccount else { throw PageError.notFound }
         let token = context.form.value("token")
+        let setupIntent = context.form.value("setup_intent")
         let name = context.form.value("billing_name")
         let postcode = context.form.value("billing_postcode")
         guard !name.isEmpty, !postcode.isEmpty else {
             return try await render(context, ["error": "Enter the name on the card and its billing postcode.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
-        guard !token.isEmpty else {
+        guard !token.isEmpty || !setupIntent.isEmpty else {
             return try await render(context, ["error": "Enter your card details in the secure card form.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
         do {
             try await services.paymentMethods.add(scope, accountName: account.name, email: context.identity.user.email,
-                                                  browserResult: ["token": token], billingName: name, billingPostcode: postcode,
+                                                  browserResult: ["token": token, "setup_intent": setupIntent],
+                                                  billingName: name, billingPostcode: postcode,
                                                   actor: actor(context))
             return flashRedirect(.cardSaved)
         } catch let error as PaymentMethodError {
@@ -97,7 +99,8 @@ struct PaymentMethodsController {
             let fields = try await services.paymentMethods.hostedFields(scope, accountName: account.name, email: context.identity.user.email)
             origins = fields.origins
             values["gateway"] = ["script": fields.scriptURL, "publicKey": fields.parameters["publicKey"] ?? "",
-                                 "origin": fields.parameters["gatewayOrigin"] ?? fields.origins.first ?? ""]
+                                 "origin": fields.parameters["gatewayOrigin"] ?? fields.origins.first ?? "",
+                                 "kind": services.gateway?.name ?? "", "clientSecret": fields.parameters["setupIntentClientSecret"] ?? ""]
         }
         values.merge(extra) { _, new in new }
         var response = renderer.render("payment_methods", PageContext.customer(context, title: "Payment methods", values), status: status)
