@@ -17,11 +17,6 @@ struct Demo: AsyncParsableCommand {
     static let sandboxPublicKey = "pk_sandbox_demo"
     static let sandboxWebhookSecret = "whsec_sandbox_demo"
 
-    /// "http://127.0.0.1:8080/" → "http://127.0.0.1:8080", as browsers send it in postMessage.
-    static func origin(of url: String) -> String {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return url }
-        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
-    }
 
     @Flag(help: "Seed and print the logins, then exit without serving.")
     var seedOnly = false
@@ -77,7 +72,7 @@ struct Demo: AsyncParsableCommand {
                 background.append(try SandboxServer.application(
                     host: host, port: gatewayPort, databasePath: demoDirectory + "/sandbox.sqlite",
                     settings: SandboxSettings(secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
-                                              allowedOrigins: [Self.origin(of: configuration.publicURL)]),
+                                              allowedOrigins: [LinkBuilder.origin(of: configuration.publicURL)]),
                     fingerprintSecret: Self.sandboxSecretKey, logger: logger))
             }
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,

@@ -12,7 +12,7 @@ import Testing
         let (token, session) = try await t.services.auth.verifySecondFactor(session: first.session, code: t.code(secret), client: client)
         #expect(token != first.token && session.stage == .complete && session.principal == .customer(id))
         #expect(try await t.services.sessions.find(token: first.token) == nil)
-        #expect(try await t.services.users.customer(id: id)?.lastSignInAt != nil)
+        #expect(try await t.services.users.credential(.customer(id))?.lastSignInAt != nil)
         let actions = try await t.services.audit.events(about: .customer(id)).map(\.action)
         #expect(actions.contains("sign_in.success") && actions.contains("sign_in.password"))
     }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import PortalCore
 
 /// The portal's adapter for the sandbox gateway: its server API over HTTPS/HTTP with the secret
@@ -9,36 +6,30 @@ import PortalCore
 public struct SandboxGateway: PaymentGateway {
     public let name = "sandbox"
     let baseURL: URL
-    let secretKey: String
     let publicKey: String
     let webhookSignature: TimestampedSignature
-    let session: URLSession
+    let http: GatewayHTTP
 
     /// `timeout` bounds every call; a charge that outlives it is reported as `unknown`, never declined.
     public init(baseURL: URL, secretKey: String, publicKey: String, webhookSecret: String, timeout: TimeInterval = 15) {
         self.baseURL = baseURL
-        self.secretKey = secretKey
         self.publicKey = publicKey
         self.webhookSignature = SandboxWebhookSignature.make(secret: webhookSecret)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        self.http = GatewayHTTP(apiBase: baseURL, secretKey: secretKey, timeout: timeout)
     }
 
     public func ensureCustomer(existingId: String?, accountId: String, email: String?, name: String) async throws -> String {
         if let existingId {
-            let (status, _) = try await call("GET", "customers/\(existingId)")
+            let (status, _) = try await http.call("GET", "customers/\(existingId)")
             if status == 200 { return existingId }
         }
-        let (status, body) = try await call("POST", "customers", ["reference": accountId, "email": email ?? "", "name": name])
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "customers", .json(["reference": accountId, "email": email ?? "", "name": name]))
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         return id
     }
 
     public func hostedFields(customerId: String) async throws -> HostedFieldsConfiguration {
-        let origin = "\(baseURL.scheme ?? "http")://\(baseURL.host ?? "127.0.0.1")\(baseURL.port.map { ":\($0)" } ?? "")"
+        let origin = LinkBuilder.origin(of: baseURL.absoluteString)
         return HostedFieldsConfiguration(scriptURL: origin + "/v1/hosted-fields.js", origins: [origin],
                                          parameters: ["publicKey": publicKey, "gatewayOrigin": origin])
     }
@@ -47,32 +38,32 @@ public struct SandboxGateway: PaymentGateway {
         guard let token = browserResult["token"], token.hasPrefix("tok_") else {
             throw PaymentGatewayError.rejected(code: "token_missing", message: "The card form did not return a token.")
         }
-        let (status, body) = try await call("POST", "customers/\(customerId)/methods", ["token": token])
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "customers/\(customerId)/methods", .json(["token": token]))
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         return SavedMethodDetails(gatewayMethodId: id, brand: body["brand"] as? String ?? "unknown", last4: body["last4"] as? String ?? "",
                                   expMonth: (body["exp_month"] as? NSNumber)?.intValue ?? 0, expYear: (body["exp_year"] as? NSNumber)?.intValue ?? 0,
                                   fingerprint: body["fingerprint"] as? String)
     }
 
     public func detachMethod(customerId: String, methodId: String) async throws {
-        let (status, body) = try await call("POST", "customers/\(customerId)/methods/\(methodId)/detach", [:])
-        guard status == 200 || status == 404 else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "customers/\(customerId)/methods/\(methodId)/detach", .json([:]))
+        guard status == 200 || status == 404 else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
     }
 
     public func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome {
         let status: Int
         let body: [String: Any]
         do {
-            (status, body) = try await call("POST", "charges", [
+            (status, body) = try await http.call("POST", "charges", .json([
                 "customer": request.customerId, "method": request.methodId, "amount": request.amount.minorUnits,
                 "currency": request.amount.currency.code, "metadata": request.metadata,
-            ], idempotencyKey: request.idempotencyKey)
+            ]), idempotencyKey: request.idempotencyKey)
         } catch PaymentGatewayError.unavailable(let reason) {
             // The request may have reached the gateway: only a lookup can tell.
             return .unknown(reason: reason)
         }
         if status >= 500 { return .unknown(reason: "gateway answered \(status)") }
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         switch body["status"] as? String {
         case "succeeded": return .approved(transactionId: id, authorizationCode: body["authorization_code"] as? String)
         case "declined":
@@ -84,23 +75,21 @@ public struct SandboxGateway: PaymentGateway {
     }
 
     public func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
-        let (status, body) = try await call("POST", "charges/\(transactionId)/refunds", ["amount": amount.minorUnits], idempotencyKey: idempotencyKey)
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "charges/\(transactionId)/refunds", .json(["amount": amount.minorUnits]), idempotencyKey: idempotencyKey)
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         return GatewayRefund(refundId: id, amount: amount)
     }
 
     public func void(transactionId: String, idempotencyKey: String) async throws {
-        let (status, body) = try await call("POST", "charges/\(transactionId)/void", [:], idempotencyKey: idempotencyKey)
-        guard status == 200 else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "charges/\(transactionId)/void", .json([:]), idempotencyKey: idempotencyKey)
+        guard status == 200 else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
     }
 
     public func findTransaction(idempotencyKey: String) async throws -> GatewayTransaction? {
-        var components = URLComponents()
-        components.queryItems = [URLQueryItem(name: "idempotency_key", value: idempotencyKey)]
-        let (status, body) = try await call("GET", "charges?" + (components.percentEncodedQuery ?? ""))
+        let (status, body) = try await http.call("GET", "charges?idempotency_key=" + GatewayHTTP.encode(idempotencyKey))
         if status == 404 { return nil }
         guard status == 200, let id = body["id"] as? String, let currency = (body["currency"] as? String).flatMap(CurrencyCode.init),
-              let amount = (body["amount"] as? NSNumber)?.int64Value else { throw Self.failure(status, body) }
+              let amount = (body["amount"] as? NSNumber)?.int64Value else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         return GatewayTransaction(transactionId: id, status: GatewayTransactionStatus(rawValue: body["status"] as? String ?? "") ?? .processing,
                                   amount: Money(amount, currency), declineCode: body["decline_code"] as? String)
     }
@@ -114,43 +103,5 @@ public struct SandboxGateway: PaymentGateway {
         let kind = GatewayWebhookEvent.Kind(rawValue: object["type"] as? String ?? "") ?? .other
         let created = (object["created"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) } ?? now
         return GatewayWebhookEvent(id: id, kind: kind, transactionId: (object["data"] as? [String: Any])?["charge"] as? String, occurredAt: created)
-    }
-
-    // MARK: HTTP
-
-    private func call(_ method: String, _ path: String, _ body: [String: Any]? = nil, idempotencyKey: String? = nil) async throws -> (Int, [String: Any]) {
-        guard let url = URL(string: path, relativeTo: baseURL.appendingPathComponent("v1/")) else {
-            throw PaymentGatewayError.rejected(code: "bad_path", message: path)
-        }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.setValue("Bearer \(secretKey)", forHTTPHeaderField: "Authorization")
-        if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
-        if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw PaymentGatewayError.unavailable("\(error.localizedDescription)")
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return (status, object)
-    }
-
-    static func failure(_ status: Int, _ body: [String: Any]) -> PaymentGatewayError {
-        let error = body["error"] as? [String: Any]
-        let code = error?["code"] as? String ?? "http_\(status)"
-        let message = error?["message"] as? String ?? "The gateway answered \(status)."
-        switch status {
-        case 404: return .notFound
-        case 409: return .idempotencyConflict
-        case 500...: return .unavailable(message)
-        default: return .rejected(code: code, message: message)
-        }
     }
 }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import PortalCore
 
 /// Stripe: Elements + SetupIntents to save a card, off-session PaymentIntents to charge it,
@@ -11,43 +8,38 @@ public struct StripeGateway: PaymentGateway {
     public let name = "stripe"
     let apiBase: URL
     let jsURL: String
-    let secretKey: String
     let publishableKey: String
     let webhookSignature: TimestampedSignature
-    let session: URLSession
+    let http: GatewayHTTP
 
     public init(apiBase: URL = URL(string: "https://api.stripe.com")!, jsURL: String = "https://js.stripe.com/v3/", secretKey: String,
                 publishableKey: String, webhookSecret: String, timeout: TimeInterval = 15) {
         self.apiBase = apiBase
         self.jsURL = jsURL
-        self.secretKey = secretKey
         self.publishableKey = publishableKey
         self.webhookSignature = TimestampedSignature(header: "Stripe-Signature", secret: webhookSecret)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        session = URLSession(configuration: configuration)
+        self.http = GatewayHTTP(apiBase: apiBase, secretKey: secretKey, timeout: timeout)
     }
 
     public func ensureCustomer(existingId: String?, accountId: String, email: String?, name: String) async throws -> String {
         if let existingId {
-            let (status, body) = try await call("GET", "customers/\(existingId)")
+            let (status, body) = try await http.call("GET", "customers/\(existingId)")
             if status == 200, body["deleted"] as? Bool != true { return existingId }
         }
         var form = [("name", name), ("metadata[account_id]", accountId)]
         if let email, !email.isEmpty { form.append(("email", email)) }
-        let (status, body) = try await call("POST", "customers", form)
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "customers", .form(form))
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         return id
     }
 
     /// Creates a SetupIntent for the customer; the page confirms it with Stripe.js.
     public func hostedFields(customerId: String) async throws -> HostedFieldsConfiguration {
-        let (status, body) = try await call("POST", "setup_intents", [
+        let (status, body) = try await http.call("POST", "setup_intents", .form([
             ("customer", customerId), ("usage", "off_session"), ("payment_method_types[]", "card"),
-        ])
-        guard status == 200, let secret = body["client_secret"] as? String else { throw Self.failure(status, body) }
-        let origins = Set([Self.origin(of: jsURL), Self.origin(of: apiBase.absoluteString)]).sorted()
+        ]))
+        guard status == 200, let secret = body["client_secret"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
+        let origins = Set([LinkBuilder.origin(of: jsURL), LinkBuilder.origin(of: apiBase.absoluteString)]).sorted()
         return HostedFieldsConfiguration(scriptURL: jsURL, origins: origins,
                                          parameters: ["publicKey": publishableKey, "setupIntentClientSecret": secret])
     }
@@ -57,18 +49,18 @@ public struct StripeGateway: PaymentGateway {
         guard let intent = browserResult["setup_intent"], intent.hasPrefix("seti_") else {
             throw PaymentGatewayError.rejected(code: "setup_intent_missing", message: "The card form did not finish.")
         }
-        let (status, body) = try await call("GET", "setup_intents/\(intent)")
-        guard status == 200 else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("GET", "setup_intents/\(intent)")
+        guard status == 200 else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         guard body["status"] as? String == "succeeded", let method = Self.id(body["payment_method"]) else {
             throw PaymentGatewayError.rejected(code: "setup_incomplete", message: "The card was not confirmed.")
         }
         guard Self.id(body["customer"]) == customerId else { throw PaymentGatewayError.notFound }
-        let (methodStatus, details) = try await call("GET", "payment_methods/\(method)")
-        guard methodStatus == 200 else { throw Self.failure(methodStatus, details) }
+        let (methodStatus, details) = try await http.call("GET", "payment_methods/\(method)")
+        guard methodStatus == 200 else { throw GatewayHTTP.failure(methodStatus, details, gateway: "Stripe") }
         if Self.id(details["customer"]) != customerId {
             // localstripe does not attach on confirmation; Stripe does. Attaching is checked, not assumed.
-            let (attachStatus, attached) = try await call("POST", "payment_methods/\(method)/attach", [("customer", customerId)])
-            guard attachStatus == 200 else { throw Self.failure(attachStatus, attached) }
+            let (attachStatus, attached) = try await http.call("POST", "payment_methods/\(method)/attach", .form([("customer", customerId)]))
+            guard attachStatus == 200 else { throw GatewayHTTP.failure(attachStatus, attached, gateway: "Stripe") }
         }
         let card = details["card"] as? [String: Any] ?? [:]
         return SavedMethodDetails(gatewayMethodId: method, brand: card["brand"] as? String ?? "unknown", last4: card["last4"] as? String ?? "",
@@ -77,8 +69,8 @@ public struct StripeGateway: PaymentGateway {
     }
 
     public func detachMethod(customerId: String, methodId: String) async throws {
-        let (status, body) = try await call("POST", "payment_methods/\(methodId)/detach", [])
-        guard status == 200 || status == 404 else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "payment_methods/\(methodId)/detach", .form([]))
+        guard status == 200 || status == 404 else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
     }
 
     public func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome {
@@ -91,7 +83,7 @@ public struct StripeGateway: PaymentGateway {
         let status: Int
         let body: [String: Any]
         do {
-            (status, body) = try await call("POST", "payment_intents", form, idempotencyKey: request.idempotencyKey)
+            (status, body) = try await http.call("POST", "payment_intents", .form(form), idempotencyKey: request.idempotencyKey)
         } catch PaymentGatewayError.unavailable(let reason) {
             return .unknown(reason: reason)
         }
@@ -104,7 +96,7 @@ public struct StripeGateway: PaymentGateway {
             }
             return .declined(code: code, message: error["message"] as? String ?? "Your card was declined.", retryable: Self.retryable(code))
         }
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         switch body["status"] as? String {
         case "succeeded": return .approved(transactionId: id, authorizationCode: nil)
         case "requires_action": return .requiresAction(transactionId: id, clientSecret: body["client_secret"] as? String ?? "")
@@ -117,25 +109,24 @@ public struct StripeGateway: PaymentGateway {
     }
 
     public func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
-        let (status, body) = try await call("POST", "refunds", [("payment_intent", transactionId), ("amount", String(amount.minorUnits))],
+        let (status, body) = try await http.call("POST", "refunds", .form([("payment_intent", transactionId), ("amount", String(amount.minorUnits))]),
                                             idempotencyKey: idempotencyKey)
-        guard status == 200, let id = body["id"] as? String else { throw Self.failure(status, body) }
+        guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         return GatewayRefund(refundId: id, amount: amount)
     }
 
     public func void(transactionId: String, idempotencyKey: String) async throws {
-        let (status, body) = try await call("POST", "payment_intents/\(transactionId)/cancel", [], idempotencyKey: idempotencyKey)
-        guard status == 200 else { throw Self.failure(status, body) }
+        let (status, body) = try await http.call("POST", "payment_intents/\(transactionId)/cancel", .form([]), idempotencyKey: idempotencyKey)
+        guard status == 200 else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
     }
 
     /// Stripe has no lookup by idempotency key, so the key also travels as metadata: search for it
     /// (Stripe), or scan the latest intents where search is not offered (localstripe).
     public func findTransaction(idempotencyKey: String) async throws -> GatewayTransaction? {
         let quoted = idempotencyKey.replacingOccurrences(of: "'", with: "\\'")
-        var (status, body) = try await call("GET", "payment_intents/search?query=" +
-                                            (("metadata['idempotency_key']:'\(quoted)'").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
-        if status == 404 || status == 400 { (status, body) = try await call("GET", "payment_intents?limit=100") }
-        guard status == 200 else { throw Self.failure(status, body) }
+        var (status, body) = try await http.call("GET", "payment_intents/search?query=" + GatewayHTTP.encode("metadata['idempotency_key']:'\(quoted)'"))
+        if status == 404 || status == 400 { (status, body) = try await http.call("GET", "payment_intents?limit=100") }
+        guard status == 200 else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         let intents = body["data"] as? [[String: Any]] ?? []
         guard let intent = intents.first(where: { ($0["metadata"] as? [String: Any])?["idempotency_key"] as? String == idempotencyKey }),
               let id = intent["id"] as? String, let currency = (intent["currency"] as? String).flatMap(CurrencyCode.init),
@@ -168,7 +159,7 @@ public struct StripeGateway: PaymentGateway {
         return GatewayWebhookEvent(id: id, kind: kind, transactionId: dataObject?["id"] as? String, occurredAt: created)
     }
 
-    // MARK: HTTP
+    // MARK: Helpers
 
     /// Hard declines never succeed on retry; the rest may (Stripe's own guidance).
     static func retryable(_ code: String) -> Bool {
@@ -179,46 +170,5 @@ public struct StripeGateway: PaymentGateway {
     static func id(_ value: Any?) -> String? {
         if let id = value as? String { return id }
         return (value as? [String: Any])?["id"] as? String
-    }
-
-    static func origin(of url: String) -> String {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return url }
-        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
-    }
-
-    private func call(_ method: String, _ path: String, _ form: [(String, String)]? = nil, idempotencyKey: String? = nil) async throws -> (Int, [String: Any]) {
-        guard let url = URL(string: "v1/" + path, relativeTo: apiBase) else { throw PaymentGatewayError.rejected(code: "bad_path", message: path) }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.setValue("Bearer \(secretKey)", forHTTPHeaderField: "Authorization")
-        if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
-        if let form {
-            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-            let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-            request.httpBody = Data(form.map { key, value in
-                "\(key.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-            }.joined(separator: "&").utf8)
-        }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw PaymentGatewayError.unavailable(error.localizedDescription)
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
-    }
-
-    static func failure(_ status: Int, _ body: [String: Any]) -> PaymentGatewayError {
-        let error = body["error"] as? [String: Any]
-        let code = error?["code"] as? String ?? "http_\(status)"
-        let message = error?["message"] as? String ?? "Stripe answered \(status)."
-        switch status {
-        case 404: return .notFound
-        case 409: return .idempotencyConflict
-        case 500...: return .unavailable(message)
-        default: return .rejected(code: code, message: message)
-        }
     }
 }

@@ -43,34 +43,33 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
 
     /// "€1,234.56", "-$5.00", "CHF 12.30": symbol for common currencies, otherwise the code.
     public var formatted: String {
-        let digits = currency.minorDigits
-        var divisor: Int64 = 1
-        for _ in 0..<digits { divisor *= 10 }
-        let magnitude = minorUnits.magnitude
-        let whole = magnitude / UInt64(divisor)
-        let fraction = magnitude % UInt64(divisor)
-        var wholeText = String(whole)
-        var index = wholeText.count - 3
+        let (sign, whole, fraction) = parts
+        var grouped = whole
+        var index = grouped.count - 3
         while index > 0 {
-            wholeText.insert(",", at: wholeText.index(wholeText.startIndex, offsetBy: index))
+            grouped.insert(",", at: grouped.index(grouped.startIndex, offsetBy: index))
             index -= 3
         }
-        let number = digits == 0 ? wholeText : wholeText + "." + String(repeating: "0", count: digits - String(fraction).count) + String(fraction)
-        let sign = minorUnits < 0 ? "-" : ""
+        let number = fraction.isEmpty ? grouped : grouped + "." + fraction
         if let symbol = currency.symbol { return sign + symbol + number }
         return sign + currency.code + " " + number
     }
 
     /// "1234.56" — for CSV and machine-readable output.
     public var plain: String {
+        let (sign, whole, fraction) = parts
+        return sign + (fraction.isEmpty ? whole : whole + "." + fraction)
+    }
+
+    /// Sign, whole units and the zero-padded minor digits ("" for currencies without any).
+    private var parts: (sign: String, whole: String, fraction: String) {
         let digits = currency.minorDigits
-        var divisor: Int64 = 1
+        var divisor: UInt64 = 1
         for _ in 0..<digits { divisor *= 10 }
         let magnitude = minorUnits.magnitude
-        let whole = magnitude / UInt64(divisor)
-        let fraction = String(magnitude % UInt64(divisor))
-        let sign = minorUnits < 0 ? "-" : ""
-        return digits == 0 ? sign + String(whole) : sign + String(whole) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        let fraction = String(magnitude % divisor)
+        return (minorUnits < 0 ? "-" : "", String(magnitude / divisor),
+                digits == 0 ? "" : String(repeating: "0", count: digits - fraction.count) + fraction)
     }
 
     public var description: String { formatted }

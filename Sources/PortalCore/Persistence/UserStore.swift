@@ -33,23 +33,10 @@ public struct UserStore: Sendable {
         }
     }
 
-    public func customer(id: String) async throws -> CustomerUser? {
-        try await db.read { db in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM customer_users WHERE id = ?"), arguments: [id]).map(CustomerUser.init(row:))
-        }
-    }
 
-    public func staff(id: String) async throws -> StaffUser? {
-        try await db.read { db in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM staff_users WHERE id = ?"), arguments: [id]).map(StaffUser.init(row:))
-        }
-    }
 
-    /// A customer and the accounts they may act for, in one read.
-    public func customerWithAccounts(id: String) async throws -> (CustomerUser, [Account])? {
-        try await db.read { db in try Self.customerWithAccounts(id: id, db) }
-    }
 
+    /// A customer and the accounts they may act for, in one read (the session lookup's transaction).
     static func customerWithAccounts(id: String, _ db: Database) throws -> (user: CustomerUser, accounts: [Account])? {
         guard let user = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM customer_users WHERE id = ?"), arguments: [id]).map(CustomerUser.init(row:)) else {
             return nil
@@ -61,13 +48,4 @@ public struct UserStore: Sendable {
         return (user, accounts)
     }
 
-    /// The accounts a customer may act for, by name.
-    public func accounts(ofCustomer userId: String) async throws -> [Account] {
-        try await db.read { db in
-            try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
-                WHERE m.user_id = ? ORDER BY a.name, a.id
-                """), arguments: [userId]).map(Account.init(row:))
-        }
-    }
 }

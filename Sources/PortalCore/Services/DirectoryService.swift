@@ -36,9 +36,6 @@ public struct DirectoryService: Sendable {
         }
     }
 
-    public func accounts() async throws -> [Account] {
-        try await db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY name").map(Account.init(row:)) }
-    }
 
     /// Creates an active staff member with a password; MFA enrolment is forced at their first sign-in.
     public func createStaff(email rawEmail: String, name: String, role: StaffRole, password: String, actor: AuditEvent) async throws -> StaffUser {

@@ -55,4 +55,10 @@ public struct LinkBuilder: Sendable {
 
     public func absolute(_ path: String) -> String { publicURL + path }
     public var isHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
+
+    /// "http://127.0.0.1:8080/x" → "http://127.0.0.1:8080": what browsers compare in CSP and postMessage.
+    public static func origin(of url: String) -> String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return url }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
+    }
 }

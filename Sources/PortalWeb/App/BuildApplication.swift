@@ -70,7 +70,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     PasswordResetController(services: services, renderer: renderer, cookies: cookies).register(on: router)
 
     let customer = router.group()
-        .add(middleware: RequireCustomerMiddleware(users: services.users))
+        .add(middleware: RequireCustomerMiddleware())
         .group(context: CustomerRequestContext.self)
     DashboardController(services: services, renderer: renderer).register(on: customer)
     InvoicesController(services: services, renderer: renderer, pdf: pdf, pdfPool: pdfPool, links: services.links).register(on: customer)

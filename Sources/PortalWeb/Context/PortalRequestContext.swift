@@ -11,6 +11,8 @@ public struct PortalRequestContext: RequestContext, RemoteAddressRequestContext 
     /// The cookie value of `session`, kept only to bind the CSRF token.
     var sessionToken: String?
     public var csrfToken: String = ""
+    /// What the CSRF token is bound to: the session cookie, or before sign-in the pre-session cookie.
+    var csrfBinding: String = ""
     public var form = FormFields()
     public var userAgent: String = ""
     var cookiesToSet: [Cookie] = []

@@ -27,7 +27,7 @@ struct CSRFMiddleware: RouterMiddleware {
             throw PageError(status: .contentTooLarge, message: "This form is larger than the portal accepts.")
         }
         context.form = FormFields(urlEncoded: String(buffer: body))
-        guard csrfValid(context) else {
+        guard csrf.isValid(context.form.raw("_csrf"), for: context.csrfBinding) else {
             if context.sessionEnded {
                 // The form belonged to a session that has since ended: say so and start again, rather
                 // than show a bare "forbidden". Nothing was changed either way.
@@ -43,7 +43,4 @@ struct CSRFMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    private func csrfValid(_ context: Context) -> Bool {
-        !context.csrfToken.isEmpty && constantTimeEquals(Array(context.form.raw("_csrf").utf8), Array(context.csrfToken.utf8))
-    }
 }

@@ -5,7 +5,6 @@ import PortalCore
 /// or MFA enrolment, which is the only page an unenrolled user may see); no session goes to /login.
 struct RequireCustomerMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
-    let users: UserStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let session = context.session, session.principal.kind == .customer else {
@@ -16,9 +15,8 @@ struct RequireCustomerMiddleware: RouterMiddleware {
         case .enrolment: return .redirect(to: SitePath.mfaSetup)
         case .complete: break
         }
-        var loaded = context.loadedCustomer
-        if loaded == nil { loaded = try await users.customerWithAccounts(id: session.principal.id) }
-        guard let (user, accounts) = loaded, user.status == .active else {
+        // The session lookup read the customer and their accounts in the same transaction.
+        guard let (user, accounts) = context.loadedCustomer, user.status == .active else {
             return .redirect(to: SitePath.login)
         }
         var context = context

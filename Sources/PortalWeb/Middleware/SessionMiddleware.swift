@@ -50,7 +50,7 @@ struct SessionMiddleware: RouterMiddleware {
                 context.session = session
                 context.loadedCustomer = found.customer
                 context.sessionToken = token
-                context.csrfToken = csrf.token(for: "session:" + token)
+                context.csrfBinding = "session:" + token
             } else {
                 clearStale = true
                 context.sessionEnded = true
@@ -62,8 +62,9 @@ struct SessionMiddleware: RouterMiddleware {
                 pre = SecretToken.generate()
                 context.cookiesToSet.append(cookies.preSession(pre))
             }
-            context.csrfToken = csrf.token(for: "pre:" + pre)
+            context.csrfBinding = "pre:" + pre
         }
+        context.csrfToken = csrf.token(for: context.csrfBinding)
         if let code = request.cookies[SessionCookies.flash]?.value, !code.isEmpty {
             context.flash = FlashMessage(rawValue: code)
             context.cookiesToSet.append(cookies.clearFlash())

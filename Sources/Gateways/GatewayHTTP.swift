@@ -1,0 +1,79 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PortalCore
+
+/// The HTTP plumbing every adapter shares: a bearer key, an optional `Idempotency-Key`, bounded
+/// timeouts, JSON answers, and one mapping of error statuses to `PaymentGatewayError`. A transport
+/// failure is `unavailable` — the request may have arrived, so callers must not read it as a decline.
+struct GatewayHTTP: Sendable {
+    enum Body {
+        case json([String: Any])
+        case form([(String, String)])
+    }
+
+    let apiBase: URL
+    let secretKey: String
+    let session: URLSession
+
+    init(apiBase: URL, secretKey: String, timeout: TimeInterval) {
+        self.apiBase = apiBase
+        self.secretKey = secretKey
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        configuration.httpCookieStorage = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    /// `path` is relative to `{apiBase}/v1/` and may carry a query string.
+    func call(_ method: String, _ path: String, _ body: Body? = nil, idempotencyKey: String? = nil) async throws -> (Int, [String: Any]) {
+        guard let url = URL(string: "v1/" + path, relativeTo: apiBase) else {
+            throw PaymentGatewayError.rejected(code: "bad_path", message: path)
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.setValue("Bearer \(secretKey)", forHTTPHeaderField: "Authorization")
+        if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
+        switch body {
+        case .json(let object):
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: object)
+        case .form(let fields):
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&").utf8)
+        case nil:
+            break
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw PaymentGatewayError.unavailable(error.localizedDescription)
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    /// `{"error": {"code", "message"}}`, the shape both the sandbox and Stripe use.
+    static func failure(_ status: Int, _ body: [String: Any], gateway: String) -> PaymentGatewayError {
+        let error = body["error"] as? [String: Any]
+        let code = error?["code"] as? String ?? "http_\(status)"
+        let message = error?["message"] as? String ?? "\(gateway) answered \(status)."
+        switch status {
+        case 404: return .notFound
+        case 409: return .idempotencyConflict
+        case 500...: return .unavailable(message)
+        default: return .rejected(code: code, message: message)
+        }
+    }
+
+    static func encode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    /// RFC 3986 unreserved characters, ASCII only.
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}
