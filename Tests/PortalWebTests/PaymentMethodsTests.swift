@@ -8,14 +8,45 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import PortalCore
+import Synchronization
 import Testing
 
 /// `/payment-methods` against the real sandbox gateway over HTTP on 127.0.0.1.
 @Suite struct PaymentMethodsTests {
     static let settings = SandboxSettings(secretKey: "sk_sandbox_web", publicKey: "pk_sandbox_web", allowedOrigins: ["http://127.0.0.1"])
 
+    /// The sandbox adapter, counting the customer look-ups that reach the gateway.
+    final class CountingGateway: PaymentGateway, @unchecked Sendable {
+        let inner: SandboxGateway
+        let customerCalls = Mutex(0)
+        var name: String { inner.name }
+        init(_ inner: SandboxGateway) { self.inner = inner }
+        func ensureCustomer(existingId: String?, accountId: String, email: String?, name: String) async throws -> String {
+            customerCalls.withLock { $0 += 1 }
+            return try await inner.ensureCustomer(existingId: existingId, accountId: accountId, email: email, name: name)
+        }
+        func hostedFields(customerId: String) async throws -> HostedFieldsConfiguration { try await inner.hostedFields(customerId: customerId) }
+        func completeSavedMethod(customerId: String, browserResult: [String: String]) async throws -> SavedMethodDetails {
+            try await inner.completeSavedMethod(customerId: customerId, browserResult: browserResult)
+        }
+        func detachMethod(customerId: String, methodId: String) async throws { try await inner.detachMethod(customerId: customerId, methodId: methodId) }
+        func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome { try await inner.charge(request) }
+        func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
+            try await inner.refund(transactionId: transactionId, amount: amount, idempotencyKey: idempotencyKey)
+        }
+        func void(transactionId: String, idempotencyKey: String) async throws { try await inner.void(transactionId: transactionId, idempotencyKey: idempotencyKey) }
+        func findTransaction(idempotencyKey: String) async throws -> GatewayTransaction? { try await inner.findTransaction(idempotencyKey: idempotencyKey) }
+        func verifyWebhook(headers: [String: String], body: [UInt8], now: Date) throws -> GatewayWebhookEvent {
+            try inner.verifyWebhook(headers: headers, body: body, now: now)
+        }
+    }
+
     /// The sandbox on a free port, and the portal configured to use it.
     func withGateway(_ body: @Sendable (Portal, any TestClientProtocol, URL) async throws -> Void) async throws {
+        try await withCountingGateway { portal, client, base, _ in try await body(portal, client, base) }
+    }
+
+    func withCountingGateway(_ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-sandbox-\(UUID().uuidString)")
         let engine = try SandboxEngine(db: try PortalDatabase.open(path: directory.appendingPathComponent("sandbox.sqlite").path),
                                        clock: .system, fingerprintSecret: "fp")
@@ -25,10 +56,10 @@ import Testing
                                   configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await sandbox.test(.live) { sandboxClient in
             let base = URL(string: "http://127.0.0.1:\(try #require(sandboxClient.port))")!
-            let gateway = SandboxGateway(baseURL: base, secretKey: Self.settings.secretKey, publicKey: Self.settings.publicKey,
-                                         webhookSecret: "whsec")
+            let gateway = CountingGateway(SandboxGateway(baseURL: base, secretKey: Self.settings.secretKey, publicKey: Self.settings.publicKey,
+                                                         webhookSecret: "whsec"))
             try await withPortal(gateway: gateway, billingAddress: "billing@example.com") { portal, client in
-                try await body(portal, client, base)
+                try await body(portal, client, base, gateway)
             }
         }
     }
@@ -130,6 +161,18 @@ import Testing
             let typed = try await browser.post("/payment-methods", ["token": "", "billing_name": "4242 4242 4242 4242", "billing_postcode": "1"])
             #expect(typed.status == .badRequest && typed.contains("That looks like a card number"))
             #expect(try await portal.services.paymentMethods.list(CustomerScope(userId: alice.id, accountId: acme.id)).isEmpty)
+        }
+    }
+
+    @Test func theGatewayCustomerIsCreatedOnceAndThenReused() async throws {
+        try await withCountingGateway { portal, client, _, gateway in
+            let acme = try await portal.account("Acme")
+            let alice = try await portal.customer("alice@example.com", accounts: [acme])
+            let browser = try await portal.signedIn(client, alice)
+            for _ in 0..<3 { #expect(try await browser.get("/payment-methods").status == .ok) }
+            #expect(gateway.customerCalls.withLock { $0 } == 1)
+            let stored = try await portal.database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM gateway_customers") }
+            #expect(stored == 1)
         }
     }
 

@@ -7,7 +7,7 @@ public enum MailTemplateError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .missing(let name): "email template \(name).text.mustache is missing"
+        case .missing(let name): "email template email/\(name).text.mustache or .html.mustache is missing"
         case .unparseable(let detail): "email template \(detail)"
         }
     }
@@ -18,12 +18,19 @@ public enum MailTemplateError: Error, CustomStringConvertible {
 public struct MailTemplates: Sendable {
     let library: MustacheLibrary
 
-    /// `directory` is the Templates folder; only its `email/` folder is read.
+    /// Every email the services send; each needs a text and an HTML template.
+    static let required = ["invite", "password_reset", "password_changed", "mfa_reset", "payment_method_removed"]
+
+    /// `directory` is the Templates folder; only its `email/` folder is read. A missing or broken
+    /// email template stops startup rather than a send.
     public init(directory: String) async throws {
         do {
             library = try await MustacheLibrary(directory: directory + "/email", withExtension: "mustache")
         } catch let error as MustacheLibrary.ParserError {
             throw MailTemplateError.unparseable("email/\(error.filename) does not parse at line \(error.context.lineNumber)")
+        }
+        for name in Self.required where library.getTemplate(named: name + ".text") == nil || library.getTemplate(named: name + ".html") == nil {
+            throw MailTemplateError.missing(name)
         }
     }
 

@@ -196,17 +196,21 @@ public struct PaymentMethodService: Sendable {
             return try String.fetchOne(db, sql: "SELECT customer_id FROM gateway_customers WHERE account_id = ? AND gateway = ?",
                                        arguments: [scope.accountId, gatewayName])
         }
-        let customer = try await gateway.ensureCustomer(existingId: existing, accountId: scope.accountId, email: email, name: accountName)
-        if customer != existing {
-            let now = clock.nowSeconds()
-            try await db.write { db in
-                try db.execute(sql: """
-                    INSERT INTO gateway_customers (account_id, gateway, customer_id, created_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(account_id, gateway) DO UPDATE SET customer_id = excluded.customer_id
-                    """, arguments: [scope.accountId, gatewayName, customer, now])
-            }
+        // A stored customer is trusted: checking it at the gateway on every page view would put a
+        // network round trip on the payment-methods page.
+        if let existing { return existing }
+        let created = try await gateway.ensureCustomer(existingId: nil, accountId: scope.accountId, email: email, name: accountName)
+        let now = clock.nowSeconds()
+        // Two first visits at once may each create a customer: the first stored wins, so every card
+        // lands on the same one.
+        return try await db.write { db in
+            try db.execute(sql: """
+                INSERT INTO gateway_customers (account_id, gateway, customer_id, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(account_id, gateway) DO NOTHING
+                """, arguments: [scope.accountId, gatewayName, created, now])
+            return try String.fetchOne(db, sql: "SELECT customer_id FROM gateway_customers WHERE account_id = ? AND gateway = ?",
+                                       arguments: [scope.accountId, gatewayName]) ?? created
         }
-        return customer
     }
 
     static func method(_ row: Row, today: CalendarDate) -> PaymentMethod {

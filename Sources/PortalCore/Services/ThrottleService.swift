@@ -52,7 +52,12 @@ public struct ThrottleService: Sendable {
 
     /// Whether the email's scope is locked, for messages that say so.
     public func isLocked(email: String) async throws -> Bool {
-        if case .locked = try await verdict(email: email, address: "") { return true }
+        let now = clock.nowSeconds()
+        let policy = self.policy
+        let verdict = try await db.read { db in
+            try Self.verdict(scope: Self.emailScope(email), lockAfter: policy.lockAfter, slow: false, policy: policy, now: now, db)
+        }
+        if case .locked = verdict { return true }
         return false
     }
 

@@ -59,11 +59,16 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
         RequestLogMiddleware()
         SecurityHeadersMiddleware(hsts: settings.isHTTPS)
         ErrorPageMiddleware(renderer: renderer)
+    }
+    // Registered before the session middleware, so the health check (the load balancer's probe and
+    // the benchmark's baseline) does no session work. Middleware added below applies to the routes
+    // after it and to unmatched paths.
+    HealthController(database: services.database).register(on: router)
+    router.addMiddleware {
         StaticFilesMiddleware(directory: settings.publicDirectory, logger: logger)
         SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)
         CSRFMiddleware(csrf: csrf, cookies: cookies)
     }
-    HealthController(database: services.database).register(on: router)
     AuthController(services: services, renderer: renderer, cookies: cookies).register(on: router)
     MFASetupController(services: services, renderer: renderer, cookies: cookies).register(on: router)
     InvitationController(services: services, renderer: renderer, cookies: cookies).register(on: router)

@@ -38,8 +38,6 @@ struct SessionMiddleware: RouterMiddleware {
     let cookies: SessionCookies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // The health check is for load balancers and the benchmark baseline: no session work.
-        if request.uri.path == SitePath.healthz { return try await next(request, context) }
         var context = context
         context.userAgent = request.headers[.userAgent] ?? ""
         var clearStale = false

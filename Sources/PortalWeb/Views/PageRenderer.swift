@@ -12,11 +12,8 @@ struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     static let requiredTemplates = [
-        "layout", "error", "login", "invoices", "invoice", "payment_methods", "payment_method_remove",
-        "email/payment_method_removed.text", "email/payment_method_removed.html", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
+        "layout", "error", "login", "invoices", "invoice", "payment_methods", "payment_method_remove", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
         "invite", "invite_invalid", "password_forgot", "password_forgot_sent", "password_reset", "password_reset_invalid",
-        "email/invite.text", "email/invite.html", "email/password_reset.text", "email/password_reset.html",
-        "email/password_changed.text", "email/password_changed.html", "email/mfa_reset.text", "email/mfa_reset.html",
     ]
 
     init(directory: String) async throws {
@@ -26,9 +23,8 @@ struct PageRenderer: Sendable {
         }
     }
 
-    /// Loads every `.mustache` file under `directory`, named by relative path without the extension.
-    /// Page templates get the fast HTML escaper; a template that names its own content type
-    /// (plain-text email) keeps it.
+    /// Loads every page template under `directory` (emails under `email/` belong to `MailTemplates`),
+    /// named by relative path without the extension, with the fast HTML escaper.
     static func load(directory: String) throws -> MustacheLibrary {
         MustacheContentTypes.register(PortalHTMLContentType(), named: PortalHTMLContentType.name)
         var library = MustacheLibrary()
@@ -36,9 +32,9 @@ struct PageRenderer: Sendable {
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             throw TemplateError(description: "templates directory \(directory) not found")
         }
-        for case let path as String in enumerator where path.hasSuffix(".mustache") {
+        for case let path as String in enumerator where path.hasSuffix(".mustache") && !path.hasPrefix("email/") {
             let text = try String(contentsOfFile: root + path, encoding: .utf8)
-            let source = text.hasPrefix("{{% CONTENT_TYPE") ? text : "{{% CONTENT_TYPE: \(PortalHTMLContentType.name)}}" + text
+            let source = "{{% CONTENT_TYPE: \(PortalHTMLContentType.name)}}" + text
             do {
                 try library.register(source, named: String(path.dropLast(".mustache".count)))
             } catch {
