@@ -3,12 +3,17 @@ import PortalCore
 /// Turns invoice domain values into the plain values templates render. Templates never see records.
 enum InvoiceViewModels {
     static func row(_ invoice: InvoiceSummary) -> ViewRow {
-        ViewRow(cells: [
-            "id": Cell(invoice.id), "number": Cell(invoice.number), "url": Cell(SitePath.invoice(invoice.id)),
-            "issueDate": Cell(invoice.issueDate.formatted), "dueDate": Cell(invoice.dueDate.formatted),
-            "total": Cell(invoice.total.formatted), "balance": Cell(invoice.balance.formatted),
-            "status": Cell(statusLabel(invoice)), "statusClass": Cell(statusClass(invoice)),
-        ], flags: ["overdue": invoice.isOverdue])
+        ViewRow(cells: fields(invoice).mapValues(Cell.init), flags: ["overdue": invoice.isOverdue])
+    }
+
+    /// The summary's displayed values, shared by list rows and the detail page.
+    static func fields(_ invoice: InvoiceSummary) -> [String: String] {
+        [
+            "id": invoice.id, "number": invoice.number, "url": SitePath.invoice(invoice.id),
+            "issueDate": invoice.issueDate.formatted, "dueDate": invoice.dueDate.formatted,
+            "total": invoice.total.formatted, "balance": invoice.balance.formatted,
+            "status": statusLabel(invoice), "statusClass": statusClass(invoice),
+        ]
     }
 
     static func statusLabel(_ invoice: InvoiceSummary) -> String {
@@ -33,8 +38,7 @@ enum InvoiceViewModels {
 
     static func detail(_ detail: InvoiceDetail) -> [String: Any] {
         let currency = detail.summary.total.currency
-        let summary = row(detail.summary)
-        var values: [String: Any] = summary.cells.mapValues { $0.renderText }
+        var values: [String: Any] = fields(detail.summary)
         values["overdue"] = detail.summary.isOverdue
         values["accountName"] = detail.accountName
         values["billToName"] = detail.billToName.isEmpty ? detail.accountName : detail.billToName
