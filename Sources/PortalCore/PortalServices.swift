@@ -24,6 +24,7 @@ public struct PortalServices: Sendable {
     public let paymentMethods: PaymentMethodService
     public let gatewaySettings: GatewaySettingsService
     public let gateway: (any PaymentGateway)?
+    public let payments: PaymentService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -39,11 +40,14 @@ public struct PortalServices: Sendable {
         public var gateway: (any PaymentGateway)?
         /// The business's billing inbox, told when a customer removes a card.
         public var billingAddress: String?
+        public var paymentPolicy: PaymentPolicy
 
         public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
                     mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
                     throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal",
-                    gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil) {
+                    gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
+                    paymentPolicy: PaymentPolicy = PaymentPolicy()) {
+            self.paymentPolicy = paymentPolicy
             self.gateway = gateway
             self.billingAddress = billingAddress
             self.database = database
@@ -86,5 +90,7 @@ public struct PortalServices: Sendable {
         gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)
         paymentMethods = PaymentMethodService(db: db, gateway: d.gateway, audit: audit, outbox: outbox, clock: d.clock,
                                               billingAddress: d.billingAddress)
+        payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods,
+                                  settlement: PaymentSettlement(outbox: outbox, links: d.links), clock: d.clock, policy: d.paymentPolicy)
     }
 }

@@ -13,12 +13,14 @@ import Testing
 
 /// `/payment-methods` against the real sandbox gateway over HTTP on 127.0.0.1.
 @Suite struct PaymentMethodsTests {
-    static let settings = SandboxSettings(secretKey: "sk_sandbox_web", publicKey: "pk_sandbox_web", allowedOrigins: ["http://127.0.0.1"])
+    static let settings = SandboxSettings(secretKey: "sk_sandbox_web", publicKey: "pk_sandbox_web", allowedOrigins: ["http://127.0.0.1"],
+                                          lateResponseDelay: .seconds(3))
 
     /// The sandbox adapter, counting the customer look-ups that reach the gateway.
     final class CountingGateway: PaymentGateway, @unchecked Sendable {
         let inner: SandboxGateway
         let customerCalls = Mutex(0)
+        let chargeCalls = Mutex(0)
         var name: String { inner.name }
         init(_ inner: SandboxGateway) { self.inner = inner }
         func ensureCustomer(existingId: String?, accountId: String, email: String?, name: String) async throws -> String {
@@ -30,7 +32,10 @@ import Testing
             try await inner.completeSavedMethod(customerId: customerId, browserResult: browserResult)
         }
         func detachMethod(customerId: String, methodId: String) async throws { try await inner.detachMethod(customerId: customerId, methodId: methodId) }
-        func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome { try await inner.charge(request) }
+        func charge(_ request: GatewayChargeRequest) async throws -> GatewayChargeOutcome {
+            chargeCalls.withLock { $0 += 1 }
+            return try await inner.charge(request)
+        }
         func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
             try await inner.refund(transactionId: transactionId, amount: amount, idempotencyKey: idempotencyKey)
         }
@@ -46,7 +51,8 @@ import Testing
         try await withCountingGateway { portal, client, base, _ in try await body(portal, client, base) }
     }
 
-    func withCountingGateway(_ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
+    /// `timeout` bounds the portal's calls to the sandbox, whose `timeout` test card answers after 3 s.
+    func withCountingGateway(timeout: TimeInterval = 15, _ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-sandbox-\(UUID().uuidString)")
         let engine = try SandboxEngine(db: try PortalDatabase.open(path: directory.appendingPathComponent("sandbox.sqlite").path),
                                        clock: .system, fingerprintSecret: "fp")
@@ -57,7 +63,7 @@ import Testing
         try await sandbox.test(.live) { sandboxClient in
             let base = URL(string: "http://127.0.0.1:\(try #require(sandboxClient.port))")!
             let gateway = CountingGateway(SandboxGateway(baseURL: base, secretKey: Self.settings.secretKey, publicKey: Self.settings.publicKey,
-                                                         webhookSecret: "whsec"))
+                                                         webhookSecret: "whsec", timeout: timeout))
             try await withPortal(gateway: gateway, billingAddress: "billing@example.com") { portal, client in
                 try await body(portal, client, base, gateway)
             }

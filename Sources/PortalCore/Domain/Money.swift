@@ -1,3 +1,5 @@
+import Foundation
+
 /// An ISO 4217 currency code with its number of minor-unit digits.
 public struct CurrencyCode: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let code: String
@@ -73,6 +75,24 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { formatted }
+
+    /// Reads an amount a person typed ("1,234.5", "€ 12", "12.30") into minor units without ever
+    /// passing through a floating-point number. Nil for anything else, including more decimals than
+    /// the currency has or a negative sign.
+    public static func parse(_ text: String, currency: CurrencyCode) -> Money? {
+        var cleaned = text.trimmingCharacters(in: .whitespaces)
+        if let symbol = currency.symbol, cleaned.hasPrefix(symbol) { cleaned.removeFirst(symbol.count) }
+        if cleaned.uppercased().hasPrefix(currency.code) { cleaned.removeFirst(3) }
+        cleaned = cleaned.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: "")
+        let pieces = cleaned.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(pieces.count), !pieces[0].isEmpty || pieces.count == 2,
+              pieces.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
+        let fraction = pieces.count == 2 ? String(pieces[1]) : ""
+        guard fraction.count <= currency.minorDigits, !(pieces.count == 2 && fraction.isEmpty), pieces[0].count <= 12 else { return nil }
+        let padded = fraction + String(repeating: "0", count: currency.minorDigits - fraction.count)
+        guard let units = Int64((pieces[0].isEmpty ? "0" : String(pieces[0])) + padded) else { return nil }
+        return Money(units, currency)
+    }
 }
 
 /// A quantity with three fixed decimal places, stored as thousandths.

@@ -35,9 +35,9 @@ public enum PaymentAllocator {
     }
 }
 
-/// Writes a settled payment, its allocations and the invoices' new balances and statuses in one
-/// transaction. The paying flow (gateway, idempotency) builds on this; today the demo and the
-/// CRM sync record payments made elsewhere.
+/// Records a payment made outside the portal (the demo's history, the CRM's records), its
+/// allocations and the invoices' new balances in one transaction. Charges made here go through
+/// `PaymentService` instead.
 public struct PaymentLedger: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
@@ -78,20 +78,14 @@ public struct PaymentLedger: Sendable {
         guard !payment.invoiceIds.isEmpty else { throw PaymentRecordError.noInvoices }
         let now = payment.at ?? clock.nowSeconds()
         return try await db.write { db in
-            var open: [PaymentAllocator.Open] = []
             for id in payment.invoiceIds {
-                guard let row = try Row.fetchOne(db, sql: """
-                    SELECT id, due_date, balance, currency, status FROM invoices WHERE id = ? AND account_id = ?
-                    """, arguments: [id, payment.accountId]),
+                guard let row = try Row.fetchOne(db, sql: "SELECT currency, status FROM invoices WHERE id = ? AND account_id = ?",
+                                                  arguments: [id, payment.accountId]),
                       ["open", "partially_paid"].contains(row["status"] as String) else {
                     throw PaymentRecordError.invoiceNotPayable(id)
                 }
                 guard (row["currency"] as String) == payment.amount.currency.code else { throw PaymentRecordError.currencyMismatch }
-                open.append(.init(invoiceId: id, dueDate: CalendarDate(iso: row["due_date"]) ?? CalendarDate(iso: "1970-01-01")!,
-                                  balance: row["balance"]))
             }
-            let (allocations, remainder) = PaymentAllocator.allocate(payment.amount.minorUnits, across: open)
-            guard remainder == 0 else { throw PaymentRecordError.amountExceedsBalance }
             let paymentId = OpaqueID.make("pay")
             try db.execute(sql: """
                 INSERT INTO payments (id, account_id, amount, currency, status, method_brand, method_last4, gateway,
@@ -100,15 +94,10 @@ public struct PaymentLedger: Sendable {
                 """, arguments: [paymentId, payment.accountId, payment.amount.minorUnits, payment.amount.currency.code,
                                  payment.methodBrand, payment.methodLast4, payment.gateway, payment.gatewayTransactionId,
                                  payment.authorizationCode, now, now])
-            for allocation in allocations {
-                try db.execute(sql: "INSERT INTO payment_allocations (payment_id, invoice_id, amount) VALUES (?, ?, ?)",
-                               arguments: [paymentId, allocation.invoiceId, allocation.amount])
-                try db.execute(sql: """
-                    UPDATE invoices SET amount_paid = amount_paid + ?, balance = balance - ?,
-                        status = CASE WHEN balance - ? <= 0 THEN 'paid' ELSE 'partially_paid' END, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [allocation.amount, allocation.amount, allocation.amount, now, allocation.invoiceId])
-            }
+            // Recorded elsewhere, so nothing may be left over: the whole transaction rolls back instead.
+            let remainder = try PaymentSettlement.allocate(paymentId: paymentId, accountId: payment.accountId, invoiceIds: payment.invoiceIds,
+                                                           amount: payment.amount.minorUnits, now: now, db)
+            guard remainder == 0 else { throw PaymentRecordError.amountExceedsBalance }
             return paymentId
         }
     }

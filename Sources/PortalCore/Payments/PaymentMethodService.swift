@@ -137,7 +137,8 @@ public struct PaymentMethodService: Sendable {
     }
 
     /// Removes a card here and at the gateway; another card becomes the default if this one was.
-    public func remove(_ scope: CustomerScope, methodId: String, actor: AuditEvent) async throws {
+    /// `notify` is off when the card was only vaulted to make one payment.
+    public func remove(_ scope: CustomerScope, methodId: String, actor: AuditEvent, notify: Bool = true) async throws {
         guard let gateway else { throw PaymentMethodError.notConfigured }
         struct Target: Sendable {
             var gatewayMethodId: String
@@ -182,7 +183,7 @@ public struct PaymentMethodService: Sendable {
             event.details["card"] = target.label
             try AuditService.insert(event, now: now, db)
         }
-        if let billingAddress {
+        if notify, let billingAddress {
             try await outbox.enqueue(template: "payment_method_removed", to: billingAddress, context: [
                 "account": target.accountName, "card": target.label, "by": actor.actorLabel,
             ])

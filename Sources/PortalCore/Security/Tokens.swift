@@ -6,6 +6,11 @@ import Foundation
 public enum SecretToken {
     public static func generate() -> String { RandomBytes.base64URL(count: 32) }
 
+    /// Shaped like `generate()`'s output: what a form may send back as a key.
+    public static func isWellFormed(_ token: String) -> Bool {
+        token.utf8.count == 43 && token.utf8.allSatisfy { $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+
     public static func hash(_ token: String) -> String {
         SHA256.hash(data: Array(token.utf8)).hexString
     }

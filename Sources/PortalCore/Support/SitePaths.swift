@@ -22,12 +22,17 @@ public enum SitePath {
     public static let invoices = "/invoices"
     public static let invoicesCSV = "/invoices.csv"
     public static let paymentMethods = "/payment-methods"
+    public static let pay = "/pay"
+    public static let payments = "/payments"
 
     public static func passwordReset(_ token: String) -> String { "\(passwordResetPrefix)/\(token)" }
     public static func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
     public static func invoice(_ id: String) -> String { "\(invoices)/\(id)" }
     public static func paymentMethodDefault(_ id: String) -> String { "\(paymentMethods)/\(id)/default" }
     public static func paymentMethodRemove(_ id: String) -> String { "\(paymentMethods)/\(id)/remove" }
+    public static func payment(_ id: String) -> String { "\(payments)/\(id)" }
+    public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }
+    public static func payInvoice(_ id: String) -> String { "\(pay)?invoice=\(id)" }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }

@@ -81,5 +81,6 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     InvoicesController(services: services, renderer: renderer, pdf: pdf, pdfPool: pdfPool, links: services.links).register(on: customer)
     AccountController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
     PaymentMethodsController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
+    PaymentsController(services: services, renderer: renderer).register(on: customer)
     return router
 }

@@ -70,4 +70,10 @@ public struct CustomerRequestContext: ChildRequestContext {
     }
 
     public var maxUploadSize: Int { 64 * 1024 }
+
+    /// The signed-in customer as the author of a change, for its audit event.
+    var actor: AuditEvent {
+        AuditEvent(action: "", actorKind: .customer, actorId: identity.user.id, actorLabel: identity.user.email,
+                   subject: .customer(identity.user.id), clientAddress: client.address)
+    }
 }

@@ -53,9 +53,10 @@ struct InvoicesController {
             throw PageError.notFound
         }
         if wantsPDF { return try await pdfResponse(detail) }
-        return renderer.render("invoice", PageContext.customer(context, title: "Invoice \(detail.summary.number)", [
-            "invoice": InvoiceViewModels.detail(detail),
-        ]))
+        var invoice = InvoiceViewModels.detail(detail)
+        // Payments are made for the account in use, so the button appears only there.
+        if detail.summary.accountId == context.identity.activeAccount?.id { invoice["payURL"] = SitePath.payInvoice(detail.summary.id) }
+        return renderer.render("invoice", PageContext.customer(context, title: "Invoice \(detail.summary.number)", ["invoice": invoice]))
     }
 
     private func pdfResponse(_ detail: InvoiceDetail) async throws -> Response {

@@ -98,9 +98,7 @@ struct PaymentMethodsController {
         if services.paymentMethods.isConfigured {
             let fields = try await services.paymentMethods.hostedFields(scope, accountName: account.name, email: context.identity.user.email)
             origins = fields.origins
-            values["gateway"] = ["script": fields.scriptURL, "publicKey": fields.parameters["publicKey"] ?? "",
-                                 "origin": fields.parameters["gatewayOrigin"] ?? fields.origins.first ?? "",
-                                 "kind": services.gateway?.name ?? "", "clientSecret": fields.parameters["setupIntentClientSecret"] ?? ""]
+            values["gateway"] = HostedFieldsView.values(fields, gateway: services.gateway?.name ?? "")
         }
         values.merge(extra) { _, new in new }
         var response = renderer.render("payment_methods", PageContext.customer(context, title: "Payment methods", values), status: status)
@@ -109,10 +107,7 @@ struct PaymentMethodsController {
         return response
     }
 
-    private func actor(_ context: CustomerRequestContext) -> AuditEvent {
-        AuditEvent(action: "", actorKind: .customer, actorId: context.identity.user.id, actorLabel: context.identity.user.email,
-                   subject: .customer(context.identity.user.id), clientAddress: context.client.address)
-    }
+    private func actor(_ context: CustomerRequestContext) -> AuditEvent { context.actor }
 
     private func flashRedirect(_ flash: FlashMessage) -> Response {
         var response = Response.redirect(to: SitePath.paymentMethods)

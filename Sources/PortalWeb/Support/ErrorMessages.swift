@@ -66,4 +66,44 @@ enum ErrorMessages {
         case .gateway(let message): "Your card could not be saved: \(message)"
         }
     }
+
+    static func payment(_ error: PaymentError) -> String {
+        switch error {
+        case .notConfigured: "Card payments are not set up for this portal yet."
+        case .notFound: "That invoice or payment could not be found."
+        case .formExpired: "This payment form has expired. Nothing was charged. Please review the payment and confirm it again."
+        case .noInvoices: "Choose at least one invoice to pay."
+        case .invoiceNotPayable(let number): "Invoice \(number) has nothing left to pay. Remove it and try again."
+        case .mixedCurrencies: "These invoices are in different currencies. Pay each currency separately."
+        case .invalidAmount: "Enter the amount to pay as a number, like 120.50."
+        case .belowMinimum(let minimum): "The smallest payment we can take is \(minimum.formatted)."
+        case .aboveBalance(let balance): "That is more than the \(balance.formatted) owed on these invoices. Enter \(balance.formatted) or less."
+        case .methodNotFound: "Choose one of your saved cards, or enter a new card."
+        case .methodExpired: "That card has expired. Choose another card or add a new one."
+        case .cardNotSaved(let message): "Your card could not be used: \(message) Nothing was charged."
+        case .gateway(let message): "The payment could not be made: \(message)"
+        }
+    }
+
+    /// A declined or failed charge in plain words, with what to do next.
+    static func decline(code: String?, gatewayMessage: String?) -> (what: String, next: String) {
+        switch code ?? "" {
+        case "insufficient_funds":
+            ("Your card has insufficient funds.", "Use another card, or try again once funds are available.")
+        case "expired_card":
+            ("Your card has expired.", "Use another card, or add your new card under Payment methods.")
+        case "incorrect_cvc", "incorrect_number", "invalid_expiry_month", "invalid_expiry_year", "incorrect_zip", "invalid_card":
+            ("The card details were not accepted.", "Check the card details with your bank, or use another card.")
+        case "duplicate_transaction":
+            ("Your bank saw this as a duplicate of a recent payment.", "Check your payment history before paying again.")
+        case "processing_error", "not_received", "try_again_later":
+            ("The payment could not be processed just now. Nothing was charged.", "Please try again in a few minutes.")
+        case "stolen_card", "lost_card", "pickup_card", "fraudulent", "do_not_honor", "card_declined":
+            ("Your card was declined by your bank.", "Contact your bank, or use another card.")
+        case "card_not_saved", "method_missing":
+            (gatewayMessage ?? "The card could not be used.", "Check the card details, or use another card.")
+        default:
+            (gatewayMessage.map { "The payment was declined: \($0)" } ?? "The payment was declined.", "Contact your bank, or use another card.")
+        }
+    }
 }

@@ -3,7 +3,8 @@ import PortalCore
 /// Turns invoice domain values into the plain values templates render. Templates never see records.
 enum InvoiceViewModels {
     static func row(_ invoice: InvoiceSummary) -> ViewRow {
-        ViewRow(cells: fields(invoice).mapValues(Cell.init), flags: ["overdue": invoice.isOverdue])
+        ViewRow(cells: fields(invoice).mapValues(Cell.init), flags: ["overdue": invoice.isOverdue,
+                                                                     "payable": invoice.balance.minorUnits > 0 && (invoice.status == .open || invoice.status == .partiallyPaid)])
     }
 
     /// The summary's displayed values, shared by list rows and the detail page.

@@ -1,9 +1,10 @@
-// Saves a card through the gateway's hosted fields: the number is typed into the gateway's own
-// fields; this page only ever receives what the gateway hands back (a single-use token for the
-// sandbox, a confirmed SetupIntent id for Stripe).
+// Card entry through the gateway's hosted fields, for any form marked `data-card-form`: the number
+// is typed into the gateway's own fields; this page only ever receives what the gateway hands back
+// (a single-use token for the sandbox, a confirmed SetupIntent id for Stripe). On the payment form
+// the fields are used only when "a new card" is chosen.
 document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form[data-card-form]");
   var container = document.getElementById("card-fields");
-  var form = document.getElementById("add-card-form");
   if (!container || !form) { return; }
   var errorBox = document.getElementById("card-error");
   var confirmCard;
@@ -28,14 +29,20 @@ document.addEventListener("DOMContentLoaded", function () {
     confirmCard = function () {
       return fields.tokenize({ postalCode: form.elements.billing_postcode.value }).then(function (result) {
         form.elements.token.value = result.token;
+        if (form.elements.card_label) { form.elements.card_label.value = (result.brand || "card") + " " + (result.last4 || ""); }
       });
     };
   } else {
     return;
   }
 
+  function newCardChosen() {
+    var choice = form.querySelector("input[name=method]:checked");
+    return !form.querySelector("input[name=method]") || (choice && choice.value === "new");
+  }
+
   form.addEventListener("submit", function (event) {
-    if (form.dataset.confirmed === "yes") { return; }
+    if (form.dataset.confirmed === "yes" || !newCardChosen()) { return; }
     event.preventDefault();
     errorBox.hidden = true;
     confirmCard()

@@ -1,0 +1,321 @@
+import Foundation
+import GRDB
+
+/// Paying invoices once: checks what is asked, writes the payment before the gateway is called,
+/// charges with the payment's id as the idempotency key, and records the outcome. A form posted
+/// twice (double click, back button, second tab) finds the payment its key already made and is
+/// shown that one; the gateway is never called for it again.
+public struct PaymentService: Sendable {
+    let db: any DatabaseWriter
+    let gateway: (any PaymentGateway)?
+    let methods: PaymentMethodService
+    let settlement: PaymentSettlement
+    let clock: PortalClock
+    public let policy: PaymentPolicy
+
+    init(db: any DatabaseWriter, gateway: (any PaymentGateway)?, methods: PaymentMethodService, settlement: PaymentSettlement,
+         clock: PortalClock, policy: PaymentPolicy) {
+        self.db = db
+        self.gateway = gateway
+        self.methods = methods
+        self.settlement = settlement
+        self.clock = clock
+        self.policy = policy
+    }
+
+    public var isConfigured: Bool { gateway != nil }
+
+    /// What the payment form shows: the chosen invoices, what they owe together, the saved cards,
+    /// and a fresh key that makes a repeat of this form the same payment.
+    public struct Draft: Sendable {
+        public var invoices: [InvoiceSummary]
+        public var balance: Money
+        public var minimum: Money
+        public var methods: [PaymentMethod]
+        public var requestKey: String
+        public var allowOverpayment: Bool
+    }
+
+    public func draft(_ scope: CustomerScope, invoiceIds: [String]) async throws -> Draft {
+        let invoices = try await db.read { db in try Self.payableInvoices(scope, invoiceIds, today: CalendarDate(clock.now()), db) }
+        let currency = invoices[0].balance.currency
+        let balance = invoices.reduce(0) { $0 + $1.balance.minorUnits }
+        return Draft(invoices: invoices, balance: Money(balance, currency), minimum: Money(min(policy.minimumPartial, balance), currency),
+                     methods: try await methods.list(scope), requestKey: SecretToken.generate(), allowOverpayment: policy.allowOverpayment)
+    }
+
+    public enum MethodChoice: Sendable, Equatable {
+        case saved(String)
+        /// A card typed into the hosted fields on the payment page; `keep` leaves it saved afterwards.
+        case newCard(browserResult: [String: String], billingName: String, billingPostcode: String, keep: Bool)
+    }
+
+    public struct Submission: Sendable {
+        public var requestKey: String
+        public var invoiceIds: [String]
+        public var amount: Money
+        public var method: MethodChoice
+        public var source: PaymentSource
+        public var actor: AuditEvent
+        public var accountName: String
+        public var email: String
+
+        public init(requestKey: String, invoiceIds: [String], amount: Money, method: MethodChoice, source: PaymentSource = .portal,
+                    actor: AuditEvent, accountName: String, email: String) {
+            self.requestKey = requestKey
+            self.invoiceIds = invoiceIds
+            self.amount = amount
+            self.method = method
+            self.source = source
+            self.actor = actor
+            self.accountName = accountName
+            self.email = email
+        }
+    }
+
+    /// Pays, or returns the payment this form's key already made. Bad input throws before anything
+    /// is written.
+    public func pay(_ scope: CustomerScope, _ submission: Submission) async throws -> Payment {
+        guard let gateway else { throw PaymentError.notConfigured }
+        guard SecretToken.isWellFormed(submission.requestKey) else { throw PaymentError.formExpired }
+        if let existing = try await existing(scope, requestKey: submission.requestKey) { return existing }
+        let invoices = try await db.read { db in try Self.payableInvoices(scope, submission.invoiceIds, today: CalendarDate(clock.now()), db) }
+        try checkAmount(submission.amount, against: invoices)
+        if case .saved(let id) = submission.method {
+            guard let method = try await methods.list(scope).first(where: { $0.id == id }) else { throw PaymentError.methodNotFound }
+            guard method.expiry != .expired else { throw PaymentError.methodExpired }
+        }
+        let savedMethodId: String? = if case .saved(let id) = submission.method { id } else { nil }
+        let now = clock.nowSeconds()
+        let reservation = try await db.write { db -> (id: String, isNew: Bool) in
+            // The unique (account, key) index decides which of two racing posts makes the payment.
+            if let id = try String.fetchOne(db, sql: "SELECT id FROM payments WHERE account_id = ? AND request_key = ?",
+                                            arguments: [scope.accountId, submission.requestKey]) {
+                return (id, false)
+            }
+            _ = try Self.payableInvoices(scope, submission.invoiceIds, today: CalendarDate(Date(timeIntervalSince1970: TimeInterval(now))), db)
+            let id = OpaqueID.make("pay")
+            try db.execute(sql: """
+                INSERT INTO payments (id, account_id, amount, currency, status, gateway, request_key, source, payment_method_id,
+                    method_brand, method_last4, initiated_by, gateway_phase, created_at, updated_at)
+                SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, m.id, m.brand, m.last4, ?, 'created', ?, ?
+                FROM (SELECT 1) LEFT JOIN payment_methods m ON m.id = ? AND m.account_id = ?
+                """, arguments: [id, scope.accountId, submission.amount.minorUnits, submission.amount.currency.code, gateway.name,
+                                 submission.requestKey, submission.source.rawValue, scope.userId, now, now, savedMethodId, scope.accountId])
+            for invoiceId in Set(submission.invoiceIds) {
+                try db.execute(sql: "INSERT INTO payment_requested_invoices (payment_id, invoice_id) VALUES (?, ?)", arguments: [id, invoiceId])
+            }
+            var event = submission.actor
+            event.action = "payment.submit"
+            event.accountId = scope.accountId
+            event.details.merge(["payment": id, "amount": submission.amount.plain, "currency": submission.amount.currency.code,
+                                 "source": submission.source.rawValue]) { _, new in new }
+            try AuditService.insert(event, now: now, db)
+            return (id, true)
+        }
+        if reservation.isNew {
+            try await charge(paymentId: reservation.id, scope: scope, submission: submission)
+        }
+        return try await payment(scope, id: reservation.id)
+    }
+
+    /// One payment of the customer's current account; anything else is not found.
+    public func payment(_ scope: CustomerScope, id: String) async throws -> Payment {
+        try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            guard let payment = try PaymentRows.payment(db, id: id), payment.accountId == scope.accountId else { throw PaymentError.notFound }
+            return payment
+        }
+    }
+
+    public struct HistoryPage: Sendable {
+        public var payments: [Payment]
+        public var page: Int
+        public var hasMore: Bool
+    }
+
+    public func history(_ scope: CustomerScope, page: Int, perPage: Int = 25) async throws -> HistoryPage {
+        let page = max(1, min(page, 10_000))
+        return try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM payments WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+                """, arguments: [scope.accountId, perPage + 1, (page - 1) * perPage])
+            let payments = try ids.prefix(perPage).compactMap { try PaymentRows.payment(db, id: $0) }
+            return HistoryPage(payments: payments, page: page, hasMore: ids.count > perPage)
+        }
+    }
+
+    /// After the customer authenticated with their bank in the page, asks the gateway how the
+    /// charge ended and records it.
+    public func completeAuthentication(_ scope: CustomerScope, paymentId: String) async throws -> Payment {
+        let current = try await payment(scope, id: paymentId)
+        if current.status == .pending { try await reconcile(paymentId: paymentId) }
+        return try await payment(scope, id: paymentId)
+    }
+
+    // MARK: Charging
+
+    private func charge(paymentId: String, scope: CustomerScope, submission: Submission) async throws {
+        guard let gateway else { throw PaymentError.notConfigured }
+        let methodId: String
+        switch submission.method {
+        case .saved(let id):
+            methodId = id
+        case .newCard(let browserResult, let name, let postcode, _):
+            do {
+                methodId = try await methods.add(scope, accountName: submission.accountName, email: submission.email,
+                                                 browserResult: browserResult, billingName: name, billingPostcode: postcode,
+                                                 actor: submission.actor).id
+            } catch let error as PaymentMethodError {
+                let message = if case .gateway(let text) = error { text } else { "The card could not be saved." }
+                try await record(paymentId, .failed(code: "card_not_saved", message: message, retryable: false))
+                throw PaymentError.cardNotSaved(message)
+            }
+            try await db.write { db in
+                try db.execute(sql: """
+                    UPDATE payments SET payment_method_id = m.id, method_brand = m.brand, method_last4 = m.last4
+                    FROM (SELECT id, brand, last4 FROM payment_methods WHERE id = ?) AS m WHERE payments.id = ?
+                    """, arguments: [methodId, paymentId])
+            }
+        }
+        let target = try await db.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT m.gateway_method_id, c.customer_id FROM payment_methods m
+                JOIN gateway_customers c ON c.account_id = m.account_id AND c.gateway = m.gateway
+                WHERE m.id = ? AND m.account_id = ? AND m.removed_at IS NULL
+                """, arguments: [methodId, scope.accountId])
+        }
+        guard let target else {
+            try await record(paymentId, .failed(code: "method_missing", message: "The card is no longer on file.", retryable: false))
+            throw PaymentError.methodNotFound
+        }
+        let outcome: GatewayChargeOutcome
+        do {
+            outcome = try await gateway.charge(GatewayChargeRequest(
+                customerId: target["customer_id"], methodId: target["gateway_method_id"], amount: submission.amount,
+                idempotencyKey: paymentId, metadata: ["payment": paymentId, "account": scope.accountId]))
+        } catch PaymentGatewayError.rejected(let code, let message) {
+            try await record(paymentId, .failed(code: code, message: message, retryable: false))
+            return
+        } catch {
+            // Whether the charge happened is unknown: leave it pending for the reconciler.
+            try await markAwaitingGateway(paymentId, clientSecret: nil, transactionId: nil)
+            return
+        }
+        try await apply(outcome, to: paymentId)
+        if case .newCard(_, _, _, let keep) = submission.method, !keep, case .approved = outcome {
+            // The card was vaulted only to make this charge; the customer chose not to keep it.
+            try? await methods.remove(scope, methodId: methodId, actor: submission.actor, notify: false)
+        }
+    }
+
+    func apply(_ outcome: GatewayChargeOutcome, to paymentId: String) async throws {
+        switch outcome {
+        case .approved(let transactionId, let authorizationCode):
+            try await record(paymentId, .succeeded(transactionId: transactionId, authorizationCode: authorizationCode))
+        case .declined(let code, let message, let retryable):
+            try await record(paymentId, .failed(code: code, message: message, retryable: retryable))
+        case .requiresAction(let transactionId, let clientSecret):
+            try await markAwaitingGateway(paymentId, clientSecret: clientSecret, transactionId: transactionId)
+        case .unknown:
+            try await markAwaitingGateway(paymentId, clientSecret: nil, transactionId: nil)
+        }
+    }
+
+    func record(_ paymentId: String, _ outcome: PaymentSettlement.Outcome) async throws {
+        let now = clock.nowSeconds()
+        try await db.write { db in try settlement.settle(paymentId: paymentId, outcome, now: now, db) }
+    }
+
+    private func markAwaitingGateway(_ paymentId: String, clientSecret: String?, transactionId: String?) async throws {
+        let now = clock.nowSeconds()
+        try await db.write { db in
+            try db.execute(sql: """
+                UPDATE payments SET gateway_phase = 'sent', action_client_secret = ?, gateway_transaction_id = coalesce(?, gateway_transaction_id),
+                    updated_at = ? WHERE id = ? AND status = 'pending'
+                """, arguments: [clientSecret, transactionId, now, paymentId])
+        }
+    }
+
+    // MARK: Reconciliation
+
+    /// Asks the gateway, by the payment's own idempotency key, how a charge without a final answer
+    /// ended, and records it. A charge the gateway never saw is failed, so the customer may pay
+    /// again; one it is still working on stays pending. Never charges.
+    public func reconcile(paymentId: String) async throws {
+        guard let gateway else { throw PaymentError.notConfigured }
+        let found = try await gateway.findTransaction(idempotencyKey: paymentId)
+        guard let found else {
+            try await record(paymentId, .failed(code: "not_received", message: "The payment did not reach the card processor. Nothing was charged.",
+                                                retryable: true))
+            return
+        }
+        switch found.status {
+        case .succeeded, .refunded, .partiallyRefunded:
+            try await record(paymentId, .succeeded(transactionId: found.transactionId, authorizationCode: nil))
+        case .declined, .voided:
+            try await record(paymentId, .failed(code: found.declineCode ?? "card_declined", message: "The card was declined.",
+                                                retryable: found.declineCode.map(Self.softDeclines.contains) ?? true))
+        case .requiresAction, .processing:
+            break
+        }
+    }
+
+    /// Payments that have waited longer than the policy allows for a final answer.
+    public func unsettled(olderThan seconds: Int64? = nil, limit: Int = 100) async throws -> [String] {
+        let cutoff = clock.nowSeconds() - (seconds ?? policy.reconcileAfterSeconds)
+        return try await db.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT id FROM payments WHERE gateway_phase <> 'settled' AND status = 'pending' AND updated_at <= ?
+                ORDER BY created_at LIMIT ?
+                """, arguments: [cutoff, limit])
+        }
+    }
+
+    /// Declines a later retry may turn into a success; anything else (stolen, closed, expired…) is final.
+    static let softDeclines: Set<String> = ["card_declined", "insufficient_funds", "processing_error", "try_again_later", "do_not_honor",
+                                            "not_received"]
+
+    // MARK: Checks
+
+    /// The payment a form's key already made, if any.
+    public func existing(_ scope: CustomerScope, requestKey: String) async throws -> Payment? {
+        try await db.read { db in
+            try InvoiceService.requireMembership(scope, db)
+            guard let id = try String.fetchOne(db, sql: "SELECT id FROM payments WHERE account_id = ? AND request_key = ?",
+                                               arguments: [scope.accountId, requestKey]) else { return nil }
+            return try PaymentRows.payment(db, id: id)
+        }
+    }
+
+    private func checkAmount(_ amount: Money, against invoices: [InvoiceSummary]) throws {
+        let currency = invoices[0].balance.currency
+        guard amount.currency == currency, amount.minorUnits > 0 else { throw PaymentError.invalidAmount }
+        let balance = invoices.reduce(0) { $0 + $1.balance.minorUnits }
+        if amount.minorUnits > balance, !policy.allowOverpayment { throw PaymentError.aboveBalance(Money(balance, currency)) }
+        let minimum = min(policy.minimumPartial, balance)
+        if amount.minorUnits < minimum { throw PaymentError.belowMinimum(Money(minimum, currency)) }
+    }
+
+    /// The chosen invoices, each of the scope's account, open or partially paid, in one currency.
+    static func payableInvoices(_ scope: CustomerScope, _ ids: [String], today: CalendarDate, _ db: Database) throws -> [InvoiceSummary] {
+        try InvoiceService.requireMembership(scope, db)
+        let unique = Array(Set(ids)).sorted()
+        guard !unique.isEmpty, unique.count <= 100 else { throw PaymentError.noInvoices }
+        var invoices: [InvoiceSummary] = []
+        for id in unique {
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status FROM invoices
+                WHERE id = ? AND account_id = ? AND status != 'draft'
+                """, arguments: [id, scope.accountId]) else { throw PaymentError.notFound }
+            let invoice = InvoiceService.summary(row, today: today)
+            guard invoice.status == .open || invoice.status == .partiallyPaid, invoice.balance.minorUnits > 0 else {
+                throw PaymentError.invoiceNotPayable(invoice.number)
+            }
+            invoices.append(invoice)
+        }
+        guard Set(invoices.map(\.balance.currency)).count == 1 else { throw PaymentError.mixedCurrencies }
+        return invoices.sorted { ($0.dueDate, $0.id) < ($1.dueDate, $1.id) }
+    }
+}
