@@ -25,6 +25,10 @@ public struct PortalServices: Sendable {
     public let gatewaySettings: GatewaySettingsService
     public let gateway: (any PaymentGateway)?
     public let payments: PaymentService
+    public let autopay: AutopayService
+    public let plans: PaymentPlanService
+    public let scheduledCharges: ScheduledChargeRunner
+    public let reminders: ReminderService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -41,13 +45,15 @@ public struct PortalServices: Sendable {
         /// The business's billing inbox, told when a customer removes a card.
         public var billingAddress: String?
         public var paymentPolicy: PaymentPolicy
+        public var recurringPolicy: RecurringPolicy
 
         public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
                     mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
                     throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal",
                     gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
-                    paymentPolicy: PaymentPolicy = PaymentPolicy()) {
+                    paymentPolicy: PaymentPolicy = PaymentPolicy(), recurringPolicy: RecurringPolicy = RecurringPolicy()) {
             self.paymentPolicy = paymentPolicy
+            self.recurringPolicy = recurringPolicy
             self.gateway = gateway
             self.billingAddress = billingAddress
             self.database = database
@@ -92,5 +98,10 @@ public struct PortalServices: Sendable {
                                               billingAddress: d.billingAddress)
         payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods,
                                   settlement: PaymentSettlement(outbox: outbox, links: d.links), clock: d.clock, policy: d.paymentPolicy)
+        autopay = AutopayService(db: db, outbox: outbox, clock: d.clock)
+        plans = PaymentPlanService(db: db, outbox: outbox, clock: d.clock, policy: d.paymentPolicy)
+        scheduledCharges = ScheduledChargeRunner(db: db, payments: payments, outbox: outbox, links: d.links, clock: d.clock,
+                                                 policy: d.recurringPolicy)
+        reminders = ReminderService(db: db, outbox: outbox, links: d.links, clock: d.clock, policy: d.recurringPolicy)
     }
 }

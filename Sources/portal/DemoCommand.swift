@@ -12,6 +12,7 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a fresh demo database with seeded data and fixed logins, then serve it.")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var payments: PaymentOptions
 
     static let sandboxSecretKey = "sk_sandbox_demo"
     static let sandboxPublicKey = "pk_sandbox_demo"
@@ -36,12 +37,13 @@ struct Demo: AsyncParsableCommand {
             let (host, port) = try PortalConfiguration.parseBind(options.bind ?? ProcessInfo.processInfo.environment["PORTAL_BIND"] ?? "127.0.0.1:8080")
             let gatewayPort = sandboxPort ?? port + 1
             let sandboxURL = "http://\(host):\(gatewayPort)"
-            let configuration = try options.load(
+            var configuration = try options.load(
                 needPublicURL: .optional, needMail: .optional, defaultKeyFile: keyFile,
                 defaultSMTP: "file://" + cwd + "/var/mail", defaultMailFrom: "Payment Portal Demo <billing@demo.example.com>",
                 defaultCompany: ("Northwind Industrial Supplies GmbH", "Industriestraße 5\n70565 Stuttgart\nGermany"),
                 defaultGateway: .sandbox(url: sandboxURL, secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
                                          webhookSecret: Self.sandboxWebhookSecret))
+            try payments.apply(to: &configuration)
             for suffix in ["", "-wal", "-shm"] {
                 try? FileManager.default.removeItem(atPath: configuration.databasePath + suffix)
             }
@@ -67,7 +69,8 @@ struct Demo: AsyncParsableCommand {
 
             """.utf8))
             if seedOnly { return }
-            var background: [any Service] = try runtime.backgroundServices()
+            // The demo is one process: the worker's jobs run beside the web server.
+            var background: [any Service] = try runtime.workerServices()
             if case .sandbox = configuration.gateway {
                 background.append(try SandboxServer.application(
                     host: host, port: gatewayPort, databasePath: demoDirectory + "/sandbox.sqlite",

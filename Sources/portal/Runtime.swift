@@ -36,7 +36,7 @@ struct Runtime {
         let services = try await PortalServices(.init(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
             links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(gatewayConfiguration),
-            billingAddress: configuration.billingEmail))
+            billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring))
         return Runtime(configuration: configuration, services: services, logger: logger)
     }
 
@@ -85,6 +85,20 @@ struct Runtime {
             PeriodicService(name: "mail-delivery", interval: .seconds(5), logger: logger) { try await delivery.runOnce() },
             PeriodicService(name: "session-cleanup", interval: .seconds(300), logger: logger) { try await sessions.purgeExpired() },
         ]
+    }
+
+    /// What only the worker runs: the billing jobs (recurring charges, reconciliation, reminders).
+    func workerServices() throws -> [PeriodicService] {
+        let jobs = BillingJobs(services: services, logger: logger)
+        let worker = Self.workerName()
+        return try backgroundServices() + [
+            PeriodicService(name: "billing", interval: .seconds(30), logger: logger) { _ = try await jobs.runOnce(worker: worker) },
+        ]
+    }
+
+    /// Names the worker in the leases it takes, so a stuck charge shows who held it.
+    static func workerName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     }
 }
 

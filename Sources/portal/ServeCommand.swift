@@ -7,10 +7,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the web portal (applies pending migrations first; also delivers queued mail).")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var payments: PaymentOptions
 
     func run() async throws {
         try await runReportingConfiguration {
-            let configuration = try options.load()
+            var configuration = try options.load()
+            try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
             let runtime = try await Runtime.open(configuration, logger: logger)
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
@@ -22,27 +24,34 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run background jobs: mail delivery and clean-up (scheduled charges and sync join later).")
+    static let configuration = CommandConfiguration(abstract: "Run background jobs: autopay and plan charges with retries, reconciliation of unanswered payments, reminders, mail delivery and clean-up.")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var payments: PaymentOptions
 
     @Flag(help: "Run one pass of every job, then exit.")
     var once = false
 
     func run() async throws {
         try await runReportingConfiguration {
-            let configuration = try options.load(needPublicURL: .required)
+            var configuration = try options.load(needPublicURL: .required)
+            try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
             let runtime = try await Runtime.open(configuration, logger: logger)
             if once {
+                let billing = try await BillingJobs(services: runtime.services, logger: logger).runOnce(worker: Runtime.workerName())
                 let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),
                                                    from: configuration.mailFrom, logger: logger)
                 let result = try await delivery.runOnce()
                 let purged = try await runtime.services.sessions.purgeExpired()
+                let charges = billing.charges
+                print("charges planned: \(charges.planned), succeeded: \(charges.succeeded), failed: \(charges.failed), "
+                      + "awaiting the gateway: \(charges.awaiting), skipped: \(charges.skipped); payments reconciled: \(billing.reconciled) "
+                      + "(errors: \(billing.reconcileErrors)); reminders queued: \(billing.reminders)")
                 print("mail sent: \(result.sent), mail failed (will retry): \(result.failed), expired sessions removed: \(purged)")
                 return
             }
-            let group = ServiceGroup(services: try runtime.backgroundServices(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            let group = ServiceGroup(services: try runtime.workerServices(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
     }

@@ -40,6 +40,16 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         CalendarDate(date.addingTimeInterval(TimeInterval(days) * 86_400))
     }
 
+    /// The same day `months` later, or that month's last day when it is shorter.
+    public func addingMonths(_ months: Int) -> CalendarDate {
+        let parts = iso.split(separator: "-").compactMap { Int($0) }
+        let index = parts[0] * 12 + (parts[1] - 1) + months
+        let (year, month) = (index / 12, index % 12 + 1)
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let lastDay = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return CalendarDate(iso: String(format: "%04d-%02d-%02d", year, month, min(parts[2], lastDay)))!
+    }
+
     public var date: Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!

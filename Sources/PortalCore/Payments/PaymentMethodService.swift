@@ -39,6 +39,8 @@ public struct PaymentMethod: Sendable, Equatable {
 public enum PaymentMethodError: Error, Equatable, Sendable {
     case notConfigured
     case notFound
+    /// The card is the only one on file and autopay or a payment plan charges it.
+    case neededForRecurring
     case gateway(String)
 }
 
@@ -160,6 +162,7 @@ public struct PaymentMethodService: Sendable {
             }
         }
         guard let target else { throw PaymentMethodError.notFound }
+        let replacement = try await recurringReplacement(scope, removing: methodId)
         if let customer = target.customerId {
             do {
                 try await gateway.detachMethod(customerId: customer, methodId: target.gatewayMethodId)
@@ -176,6 +179,13 @@ public struct PaymentMethodService: Sendable {
                         SELECT id FROM payment_methods WHERE account_id = ? AND removed_at IS NULL ORDER BY created_at DESC, id LIMIT 1)
                     """, arguments: [scope.accountId])
             }
+            if let replacement {
+                // Autopay and plans move to the card that remains, so nothing stops paying.
+                try db.execute(sql: "UPDATE autopay_enrollments SET payment_method_id = ?, updated_at = ? WHERE payment_method_id = ? AND status <> 'cancelled'",
+                               arguments: [replacement, now, methodId])
+                try db.execute(sql: "UPDATE payment_plans SET payment_method_id = ?, updated_at = ? WHERE payment_method_id = ? AND status IN ('active', 'paused')",
+                               arguments: [replacement, now, methodId])
+            }
             var event = actor
             event.action = "payment_method.remove"
             event.accountId = scope.accountId
@@ -187,6 +197,22 @@ public struct PaymentMethodService: Sendable {
             try await outbox.enqueue(template: "payment_method_removed", to: billingAddress, context: [
                 "account": target.accountName, "card": target.label, "by": actor.actorLabel,
             ])
+        }
+    }
+
+    /// When autopay or a plan charges the card being removed: the card they move to, or a refusal
+    /// when it is the only one.
+    private func recurringReplacement(_ scope: CustomerScope, removing methodId: String) async throws -> String? {
+        try await db.read { db in
+            let inUse = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM autopay_enrollments WHERE payment_method_id = ? AND status = 'active')
+                    OR EXISTS (SELECT 1 FROM payment_plans WHERE payment_method_id = ? AND status = 'active')
+                """, arguments: [methodId, methodId]) ?? false
+            guard inUse else { return nil }
+            guard let other = try String.fetchOne(db, sql: """
+                SELECT id FROM payment_methods WHERE account_id = ? AND id <> ? AND removed_at IS NULL ORDER BY is_default DESC, created_at DESC LIMIT 1
+                """, arguments: [scope.accountId, methodId]) else { throw PaymentMethodError.neededForRecurring }
+            return other
         }
     }
 
@@ -212,6 +238,15 @@ public struct PaymentMethodService: Sendable {
             return try String.fetchOne(db, sql: "SELECT customer_id FROM gateway_customers WHERE account_id = ? AND gateway = ?",
                                        arguments: [scope.accountId, gatewayName]) ?? created
         }
+    }
+
+    /// "Visa •••• 4242" for a current, unexpired card of the account; otherwise the reason it can't be used.
+    static func usableMethodLabel(accountId: String, methodId: String, today: CalendarDate, _ db: Database) throws -> String {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL",
+                                         arguments: [methodId, accountId]) else { throw RecurringError.methodNotFound }
+        let method = method(row, today: today)
+        guard method.expiry != .expired else { throw RecurringError.methodExpired }
+        return method.label
     }
 
     static func method(_ row: Row, today: CalendarDate) -> PaymentMethod {

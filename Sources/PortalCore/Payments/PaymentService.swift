@@ -179,12 +179,14 @@ public struct PaymentService: Sendable {
                     """, arguments: [methodId, paymentId])
             }
         }
-        let target = try await db.read { db in
+        // Plain strings out of the read: a `Row` isn't Sendable, and the synchronous read it would
+        // select blocks a cooperative thread.
+        let target = try await db.read { db -> (customer: String, method: String)? in
             try Row.fetchOne(db, sql: """
                 SELECT m.gateway_method_id, c.customer_id FROM payment_methods m
                 JOIN gateway_customers c ON c.account_id = m.account_id AND c.gateway = m.gateway
                 WHERE m.id = ? AND m.account_id = ? AND m.removed_at IS NULL
-                """, arguments: [methodId, scope.accountId])
+                """, arguments: [methodId, scope.accountId]).map { ($0["customer_id"], $0["gateway_method_id"]) }
         }
         guard let target else {
             try await record(paymentId, .failed(code: "method_missing", message: "The card is no longer on file.", retryable: false))
@@ -193,7 +195,7 @@ public struct PaymentService: Sendable {
         let outcome: GatewayChargeOutcome
         do {
             outcome = try await gateway.charge(GatewayChargeRequest(
-                customerId: target["customer_id"], methodId: target["gateway_method_id"], amount: submission.amount,
+                customerId: target.customer, methodId: target.method, amount: submission.amount,
                 idempotencyKey: paymentId, metadata: ["payment": paymentId, "account": scope.accountId]))
         } catch PaymentGatewayError.rejected(let code, let message) {
             try await record(paymentId, .failed(code: code, message: message, retryable: false))
@@ -225,7 +227,7 @@ public struct PaymentService: Sendable {
 
     func record(_ paymentId: String, _ outcome: PaymentSettlement.Outcome) async throws {
         let now = clock.nowSeconds()
-        try await db.write { db in try settlement.settle(paymentId: paymentId, outcome, now: now, db) }
+        _ = try await db.write { db in try settlement.settle(paymentId: paymentId, outcome, now: now, db) }
     }
 
     private func markAwaitingGateway(_ paymentId: String, clientSecret: String?, transactionId: String?) async throws {

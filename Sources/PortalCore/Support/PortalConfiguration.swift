@@ -40,6 +40,8 @@ public struct PortalConfiguration: Sendable {
     public var gateway: GatewayConfiguration = .fromDatabase
     /// The business's billing inbox (`PORTAL_BILLING_EMAIL`), told about removed cards.
     public var billingEmail: String?
+    public var payments = PaymentPolicy()
+    public var recurring = RecurringPolicy()
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {

@@ -63,6 +63,7 @@ enum ErrorMessages {
         switch error {
         case .notConfigured: "Card payments are not set up for this portal yet."
         case .notFound: "That card is no longer on file."
+        case .neededForRecurring: "This is the only card on file and autopay or a payment plan uses it. Add another card first, or turn off autopay and cancel the plan."
         case .gateway(let message): "Your card could not be saved: \(message)"
         }
     }
