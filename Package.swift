@@ -95,23 +95,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A local Authorize.Net for the tests of both the adapter and the payment-methods page. It
+        // answers from response samples in Authorize.Net's API reference.
+        .target(
+            name: "GatewayFakes",
+            dependencies: [
+                "Gateways", "PortalCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/GatewayFakes",
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GatewaysTests",
             dependencies: [
-                "Gateways", "PortalCore",
+                "Gateways", "PortalCore", "GatewayFakes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            // The local Authorize.Net answers from response samples in Authorize.Net's API reference.
-            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PortalWebTests",
             dependencies: [
-                "PortalWeb", "PortalCore", "Gateways",
+                "PortalWeb", "PortalCore", "Gateways", "GatewayFakes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // The tests build the services themselves and check the database directly.

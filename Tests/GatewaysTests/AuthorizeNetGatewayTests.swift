@@ -6,6 +6,7 @@ import FoundationNetworking
 import PortalCore
 import Testing
 @testable import Gateways
+import GatewayFakes
 
 /// What the Authorize.Net adapter does beyond the shared contract, against the local fake.
 @Suite struct AuthorizeNetGatewayTests {
@@ -123,11 +124,11 @@ import Testing
         try await AuthorizeNetHarness.run { h in
             await h.fake.setHonoursUnmask(false)
             let customer = try await h.customer()
-            let shown = try await AuthorizeNetHarness.acceptToken(h.endpoint, number: "5424000000000015", expiry: "0729")
+            let shown = try await FakeAuthorizeNet.acceptUIToken(h.endpoint, number: "5424000000000015", expiry: "0729")
             let card = try await h.adapter.completeSavedMethod(customerId: customer, browserResult: shown)
             #expect(card.brand == "mastercard" && card.last4 == "0015" && card.expMonth == 7 && card.expYear == 2029)
 
-            var unseen = try await AuthorizeNetHarness.acceptToken(h.endpoint, number: "370000000000002")
+            var unseen = try await FakeAuthorizeNet.acceptUIToken(h.endpoint, number: "370000000000002")
             unseen["exp_month"] = nil
             await #expect(throws: PaymentGatewayError.rejected(code: "card_details_missing",
                                                                message: "The card's expiry date did not come back from the card form.")) {

@@ -61,8 +61,8 @@ struct AuthorizeNetWebhookSignature: Sendable {
 
 /// Authorize.Net's timestamps: `2017-03-29T20:48:02.0080095Z` in events (any number of fractional
 /// digits, which ISO8601DateFormatter does not take) and `2015-01-01T08:15:30` (UTC) in requests.
-enum AuthorizeNetTime {
-    static func parse(_ text: String) -> Date? {
+package enum AuthorizeNetTime {
+    package static func parse(_ text: String) -> Date? {
         let scalars = Array(text.utf8)
         guard scalars.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int? { Int(String(decoding: scalars[range], as: UTF8.self)) }
@@ -90,7 +90,7 @@ enum AuthorizeNetTime {
         return date.addingTimeInterval(TimeInterval(-offset))
     }
 
-    static func text(_ date: Date) -> String {
+    package static func text(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)

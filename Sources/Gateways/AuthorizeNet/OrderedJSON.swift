@@ -3,8 +3,8 @@ import Foundation
 /// JSON that keeps what Foundation's JSON types lose. Authorize.Net checks its JSON against an XML
 /// schema, so an object's members must be sent in the schema's order; and its amounts are decimal
 /// literals ("1018.88") that must reach `Money` without passing through a `Double`. Objects keep their
-/// members in order and numbers keep their digits.
-indirect enum OrderedJSON: Sendable, Equatable {
+/// members in order and numbers keep their digits. (`package`: the tests' local Authorize.Net speaks it too.)
+package indirect enum OrderedJSON: Sendable, Equatable {
     case string(String)
     /// The number exactly as written.
     case number(String)
@@ -13,9 +13,14 @@ indirect enum OrderedJSON: Sendable, Equatable {
     case array([OrderedJSON])
     case object([Member])
 
-    struct Member: Sendable, Equatable {
-        var key: String
-        var value: OrderedJSON
+    package struct Member: Sendable, Equatable {
+        package var key: String
+        package var value: OrderedJSON
+
+        package init(key: String, value: OrderedJSON) {
+            self.key = key
+            self.value = value
+        }
     }
 
     struct ParseError: Error, CustomStringConvertible {
@@ -25,13 +30,13 @@ indirect enum OrderedJSON: Sendable, Equatable {
 
     // MARK: Reading
 
-    subscript(key: String) -> OrderedJSON? {
+    package subscript(key: String) -> OrderedJSON? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// A string, or a number's digits: Authorize.Net sends ids and codes either way.
-    var text: String? {
+    package var text: String? {
         switch self {
         case .string(let value), .number(let value): value
         case .bool(let value): value ? "true" : "false"
@@ -41,7 +46,7 @@ indirect enum OrderedJSON: Sendable, Equatable {
 
     /// An array's elements; a lone value counts as one element, and absence as none, because
     /// Authorize.Net's JSON (converted from XML) sends a single-element list either way.
-    var elements: [OrderedJSON] {
+    package var elements: [OrderedJSON] {
         switch self {
         case .array(let items): items
         case .null: []
@@ -49,14 +54,14 @@ indirect enum OrderedJSON: Sendable, Equatable {
         }
     }
 
-    var members: [Member] {
+    package var members: [Member] {
         if case .object(let members) = self { return members }
         return []
     }
 
     // MARK: Writing
 
-    func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var out: [UInt8] = []
         write(into: &out)
         return out
@@ -107,7 +112,7 @@ indirect enum OrderedJSON: Sendable, Equatable {
 
     /// Parses a JSON text, skipping a leading UTF-8 byte-order mark: Authorize.Net starts every JSON
     /// answer with one, which JSON parsers (Foundation's included) refuse.
-    static func parse<Bytes: Collection>(_ input: Bytes) throws -> OrderedJSON where Bytes.Element == UInt8 {
+    package static func parse<Bytes: Collection>(_ input: Bytes) throws -> OrderedJSON where Bytes.Element == UInt8 {
         var bytes = Array(input)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var parser = Parser(bytes: bytes)
@@ -251,14 +256,14 @@ indirect enum OrderedJSON: Sendable, Equatable {
 }
 
 extension OrderedJSON: ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByBooleanLiteral {
-    init(stringLiteral value: String) { self = .string(value) }
-    init(arrayLiteral elements: OrderedJSON...) { self = .array(elements) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(arrayLiteral elements: OrderedJSON...) { self = .array(elements) }
     /// Dictionary literals keep their source order, which is what makes them usable here.
-    init(dictionaryLiteral elements: (String, OrderedJSON)...) { self = .object(elements.map { Member(key: $0.0, value: $0.1) }) }
-    init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(dictionaryLiteral elements: (String, OrderedJSON)...) { self = .object(elements.map { Member(key: $0.0, value: $0.1) }) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
 
     /// An object from members that may be absent; absent ones are left out.
-    static func compact(_ members: [(String, OrderedJSON?)]) -> OrderedJSON {
+    package static func compact(_ members: [(String, OrderedJSON?)]) -> OrderedJSON {
         .object(members.compactMap { key, value in value.map { Member(key: key, value: $0) } })
     }
 }

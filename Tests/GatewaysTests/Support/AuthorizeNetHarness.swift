@@ -5,6 +5,7 @@ import FoundationNetworking
 import PortalCore
 import Testing
 @testable import Gateways
+import GatewayFakes
 
 /// The Authorize.Net adapter against the local fake (`FakeAuthorizeNet`).
 struct AuthorizeNetHarness: ContractHarness {
@@ -34,34 +35,13 @@ struct AuthorizeNetHarness: ContractHarness {
                             clientKey: FakeAuthorizeNet.clientKey, signatureKey: FakeAuthorizeNet.signatureKey, timeout: timeout)
     }
 
-    /// What AcceptUI does in the browser: send the card to Authorize.Net with the public client key
-    /// (`securePaymentContainerRequest`) and hand the page the opaque token, plus the expiry it shows
-    /// as "MM/YY" (`encryptedCardData.expDate`), which the page splits.
-    static func acceptToken(_ endpoint: URL, number: String, expiry: String = "1231") async throws -> [String: String] {
-        let body: OrderedJSON = ["securePaymentContainerRequest": [
-            "merchantAuthentication": ["name": .string(FakeAuthorizeNet.loginID), "clientKey": .string(FakeAuthorizeNet.clientKey)],
-            "refId": "12345",
-            "data": ["type": "TOKEN", "id": .string(UUID().uuidString.lowercased()),
-                     "token": ["cardNumber": .string(number), "expirationDate": .string(expiry), "cardCode": "123"]],
-        ]]
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(body.serialized())
-        let (data, _) = try await URLSession.shared.data(for: request)
-        let answer = try OrderedJSON.parse(data)
-        let opaque = try #require(answer["opaqueData"], "no token: \(answer)")
-        return ["data_descriptor": try #require(opaque["dataDescriptor"]?.text), "data_value": try #require(opaque["dataValue"]?.text),
-                "exp_month": String(expiry.prefix(2)), "exp_year": String(expiry.suffix(2))]
-    }
-
     func browserResult(customer: String, card: ContractCard) async throws -> [String: String] {
         let number = switch card {
         case .approved, .customerAction: "4111111111111111"
         case .declinedWhenCharged: "4222222222222"
         case .late: FakeAuthorizeNet.lateCard
         }
-        return try await Self.acceptToken(endpoint, number: number)
+        return try await FakeAuthorizeNet.acceptUIToken(endpoint, number: number)
     }
 
     func unanswered(customer: String) async throws -> (gateway: any PaymentGateway, request: GatewayChargeRequest, landed: Bool) {

@@ -1,10 +1,12 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
-@testable import Gateways
+import Gateways
 
 /// A local Authorize.Net for the tests: the JSON API's single endpoint on 127.0.0.1, answering from
 /// the response samples in Authorize.Net's API reference (`Fixtures/authorizenet/`) with the values of
@@ -21,19 +23,19 @@ import Testing
 /// response reason code equal to the amount in whole dollars (2.00 → declined, 8.00 → expired,
 /// 252.00 → held for review, …). Fake-only: 4000000000000259 is charged but answered only after
 /// `lateAnswer`, to exercise a lost answer.
-actor FakeAuthorizeNet {
-    static let loginID = "5KP3u95bQpv"
-    static let transactionKey = "346HZ32z3fP4hTG2"
-    static let clientKey = "7JmS3MNZz7Thr8XzQ3d5RsqZA8bFpJxT6J8GC7gQ5HJ2yL6zd8hW5h6Xn2vB7D4e"
-    static let signatureKey = "2679A5D5785C9B26CF921E1754765CDDB265C9C88400786923E5343B315954FAFB4B7BF608818F6A21766741E8637DC206F286C725908C777ED4127D8562163D"
-    static let lateCard = "4000000000000259"
+package actor FakeAuthorizeNet {
+    package static let loginID = "5KP3u95bQpv"
+    package static let transactionKey = "346HZ32z3fP4hTG2"
+    package static let clientKey = "7JmS3MNZz7Thr8XzQ3d5RsqZA8bFpJxT6J8GC7gQ5HJ2yL6zd8hW5h6Xn2vB7D4e"
+    package static let signatureKey = "2679A5D5785C9B26CF921E1754765CDDB265C9C88400786923E5343B315954FAFB4B7BF608818F6A21766741E8637DC206F286C725908C777ED4127D8562163D"
+    package static let lateCard = "4000000000000259"
 
-    struct Card: Sendable {
-        var number: String
-        var expMonth: Int
-        var expYear: Int
-        var last4: String { String(number.suffix(4)) }
-        var type: String {
+    package struct Card: Sendable {
+        package var number: String
+        package var expMonth: Int
+        package var expYear: Int
+        package var last4: String { String(number.suffix(4)) }
+        package var type: String {
             if number.hasPrefix("4") { return "Visa" }
             if number.hasPrefix("5") { return "MasterCard" }
             if number.hasPrefix("34") || number.hasPrefix("37") { return "AmericanExpress" }
@@ -42,51 +44,53 @@ actor FakeAuthorizeNet {
         }
     }
 
-    struct Profile: Sendable {
-        var id: String
-        var merchantCustomerId: String?
-        var description: String?
-        var email: String?
-        var paymentProfiles: [(id: String, card: Card)] = []
+    package struct Profile: Sendable {
+        package var id: String
+        package var merchantCustomerId: String?
+        package var description: String?
+        package var email: String?
+        package var paymentProfiles: [(id: String, card: Card)] = []
     }
 
-    struct Transaction: Sendable {
-        var id: String
-        var type: String
-        var cents: Int64
-        var status: String
-        var responseCode: Int
-        var reasonCode: Int
-        var reasonText: String
-        var authCode: String
-        var invoiceNumber: String?
-        var userFields: [(String, String)]
-        var paymentProfileId: String?
-        var card: Card
-        var submitted: Date
-        var refTransId: String?
-        var batchId: String?
+    package struct Transaction: Sendable {
+        package var id: String
+        package var type: String
+        package var cents: Int64
+        package var status: String
+        package var responseCode: Int
+        package var reasonCode: Int
+        package var reasonText: String
+        package var authCode: String
+        package var invoiceNumber: String?
+        package var userFields: [(String, String)]
+        package var paymentProfileId: String?
+        package var card: Card
+        package var submitted: Date
+        package var refTransId: String?
+        package var batchId: String?
     }
 
-    private(set) var profiles: [String: Profile] = [:]
-    private(set) var transactions: [String: Transaction] = [:]
+    package private(set) var profiles: [String: Profile] = [:]
+    package private(set) var transactions: [String: Transaction] = [:]
     private var tokens: [String: Card] = [:]
     private var batches: [(id: String, settled: Date)] = []
     private var nextId = 40_000_000_001
     /// Names of the calls received, in order.
-    private(set) var calls: [String] = []
+    package private(set) var calls: [String] = []
     /// Real Authorize.Net unmasks the expiry when asked; turned off to exercise the fallback.
     var honoursUnmask = true
     let lateAnswer: Duration
+
+    enum FakeError: Error { case noPort, refused(String) }
 
     init(lateAnswer: Duration = .seconds(3)) {
         self.lateAnswer = lateAnswer
     }
 
-    func setHonoursUnmask(_ value: Bool) { honoursUnmask = value }
+    package func setHonoursUnmask(_ value: Bool) { honoursUnmask = value }
 
     /// Runs the fake on a free loopback port; `body` gets its endpoint.
-    static func run(lateAnswer: Duration = .seconds(3), _ body: @Sendable (FakeAuthorizeNet, URL) async throws -> Void) async throws {
+    package static func run(lateAnswer: Duration = .seconds(3), _ body: @Sendable (FakeAuthorizeNet, URL) async throws -> Void) async throws {
         let fake = FakeAuthorizeNet(lateAnswer: lateAnswer)
         let router = Router()
         router.post("xml/v1/request.api") { request, _ -> Response in
@@ -101,8 +105,31 @@ actor FakeAuthorizeNet {
         logger.logLevel = .error
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await app.test(.live) { client in
-            try await body(fake, URL(string: "http://127.0.0.1:\(try #require(client.port))/xml/v1/request.api")!)
+            guard let port = client.port else { throw FakeError.noPort }
+            try await body(fake, URL(string: "http://127.0.0.1:\(port)/xml/v1/request.api")!)
         }
+    }
+
+    /// What AcceptUI does in the browser: send the card to Authorize.Net with the public client key
+    /// (`securePaymentContainerRequest`) and hand the page the opaque token, plus the expiry it shows
+    /// as "MM/YY" (`encryptedCardData.expDate`), which the page splits; `expiry` is "MMYY".
+    package static func acceptUIToken(_ endpoint: URL, number: String, expiry: String = "1231") async throws -> [String: String] {
+        let body: OrderedJSON = ["securePaymentContainerRequest": [
+            "merchantAuthentication": ["name": .string(loginID), "clientKey": .string(clientKey)],
+            "refId": "12345",
+            "data": ["type": "TOKEN", "id": .string(UUID().uuidString.lowercased()),
+                     "token": ["cardNumber": .string(number), "expirationDate": .string(expiry), "cardCode": "123"]],
+        ]]
+        var request = URLRequest(url: endpoint)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body.serialized())
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let answer = try OrderedJSON.parse(data)
+        guard let opaque = answer["opaqueData"], let descriptor = opaque["dataDescriptor"]?.text, let value = opaque["dataValue"]?.text else {
+            throw FakeError.refused(String(decoding: data, as: UTF8.self))
+        }
+        return ["data_descriptor": descriptor, "data_value": value, "exp_month": String(expiry.prefix(2)), "exp_year": String(expiry.suffix(2))]
     }
 
     // MARK: Requests
@@ -430,7 +457,7 @@ actor FakeAuthorizeNet {
     }
 
     /// Authorize.Net settles once a day; tests call this to get there sooner.
-    func settle() {
+    package func settle() {
         let batch = newId()
         batches.append((batch, Date()))
         for (id, var transaction) in transactions where transaction.batchId == nil {
@@ -446,7 +473,7 @@ actor FakeAuthorizeNet {
 
     // MARK: Answers
 
-    static func fixture(_ name: String) -> OrderedJSON {
+    package static func fixture(_ name: String) -> OrderedJSON {
         guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/authorizenet"),
               let data = try? Data(contentsOf: url), let json = try? OrderedJSON.parse(data) else {
             fatalError("missing fixture \(name).json")
@@ -503,7 +530,7 @@ actor FakeAuthorizeNet {
 
 extension OrderedJSON {
     /// The same object with `key` set to `value` (in place if present, else appended); `.null` removes it.
-    func setting(_ key: String, _ value: OrderedJSON) -> OrderedJSON {
+    package func setting(_ key: String, _ value: OrderedJSON) -> OrderedJSON {
         guard case .object(var members) = self else { return self }
         if value == .null { return removing(key) }
         if let index = members.firstIndex(where: { $0.key == key }) {
@@ -514,7 +541,7 @@ extension OrderedJSON {
         return .object(members)
     }
 
-    func removing(_ key: String) -> OrderedJSON {
+    package func removing(_ key: String) -> OrderedJSON {
         guard case .object(let members) = self else { return self }
         return .object(members.filter { $0.key != key })
     }
