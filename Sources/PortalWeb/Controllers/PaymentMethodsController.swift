@@ -24,19 +24,22 @@ struct PaymentMethodsController {
         guard let scope = context.scope, let account = context.identity.activeAccount else { throw PageError.notFound }
         let token = context.form.value("token")
         let setupIntent = context.form.value("setup_intent")
+        let opaqueData = context.form.value("data_value")
         let name = context.form.value("billing_name")
         let postcode = context.form.value("billing_postcode")
         guard !name.isEmpty, !postcode.isEmpty else {
             return try await render(context, ["error": "Enter the name on the card and its billing postcode.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
-        guard !token.isEmpty || !setupIntent.isEmpty else {
+        guard !token.isEmpty || !setupIntent.isEmpty || !opaqueData.isEmpty else {
             return try await render(context, ["error": "Enter your card details in the secure card form.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
         do {
             try await services.paymentMethods.add(scope, accountName: account.name, email: context.identity.user.email,
-                                                  browserResult: ["token": token, "setup_intent": setupIntent],
+                                                  browserResult: ["token": token, "setup_intent": setupIntent,
+                                                                  "data_descriptor": context.form.value("data_descriptor"), "data_value": opaqueData,
+                                                                  "exp_month": context.form.value("exp_month"), "exp_year": context.form.value("exp_year")],
                                                   billingName: name, billingPostcode: postcode,
                                                   actor: actor(context))
             return flashRedirect(.cardSaved)
@@ -98,9 +101,13 @@ struct PaymentMethodsController {
         if services.paymentMethods.isConfigured {
             let fields = try await services.paymentMethods.hostedFields(scope, accountName: account.name, email: context.identity.user.email)
             origins = fields.origins
-            values["gateway"] = ["script": fields.scriptURL, "publicKey": fields.parameters["publicKey"] ?? "",
-                                 "origin": fields.parameters["gatewayOrigin"] ?? fields.origins.first ?? "",
-                                 "kind": services.gateway?.name ?? "", "clientSecret": fields.parameters["setupIntentClientSecret"] ?? ""]
+            var gateway: [String: Any] = ["script": fields.scriptURL, "publicKey": fields.parameters["publicKey"] ?? "",
+                                          "origin": fields.parameters["gatewayOrigin"] ?? fields.origins.first ?? "",
+                                          "kind": services.gateway?.name ?? "", "clientSecret": fields.parameters["setupIntentClientSecret"] ?? ""]
+            if let loginID = fields.parameters["apiLoginID"], let clientKey = fields.parameters["clientKey"] {
+                gateway["acceptUI"] = ["apiLoginID": loginID, "clientKey": clientKey]
+            }
+            values["gateway"] = gateway
         }
         values.merge(extra) { _, new in new }
         var response = renderer.render("payment_methods", PageContext.customer(context, title: "Payment methods", values), status: status)
