@@ -326,12 +326,10 @@ package actor FakeAuthorizeNet {
             return (Self.transactionError(refId: refId, reason: 5, text: "A valid amount is required.", card: card, id: "0"), nil)
         }
         let invoice = request["order"]?["invoiceNumber"]?.text
-        let window = request["transactionSettings"]?["setting"]?.elements
-            .first { $0["settingName"]?.text == "duplicateWindow" }?["settingValue"]?.text.flatMap(Double.init) ?? 120
         let now = Date()
         if transactions.values.contains(where: {
             $0.type == "authCaptureTransaction" && $0.paymentProfileId == paymentId && $0.cents == cents && $0.invoiceNumber == invoice
-                && now.timeIntervalSince($0.submitted) < window
+                && now.timeIntervalSince($0.submitted) < Self.window(request)
         }) {
             return (Self.transactionError(refId: refId, reason: 11, text: "A duplicate transaction has been submitted.", card: card, id: "0", code: 3), nil)
         }
@@ -360,6 +358,12 @@ package actor FakeAuthorizeNet {
         return (Self.transactionError(refId: refId, reason: reason, text: text, card: card, id: id, code: responseCode), delay)
     }
 
+    /// The request's duplicate window in seconds; Authorize.Net's default is two minutes.
+    static func window(_ request: OrderedJSON) -> TimeInterval {
+        request["transactionSettings"]?["setting"]?.elements
+            .first { $0["settingName"]?.text == "duplicateWindow" }?["settingValue"]?.text.flatMap(Double.init) ?? 120
+    }
+
     private func refund(_ request: OrderedJSON, refId: OrderedJSON?) -> OrderedJSON {
         guard let originalId = request["refTransId"]?.text, let original = transactions[originalId],
               request["payment"]?["creditCard"]?["cardNumber"]?.text == original.card.last4,
@@ -371,6 +375,14 @@ package actor FakeAuthorizeNet {
         guard let cents = request["amount"]?.text.flatMap(Self.cents), cents > 0 else {
             return Self.transactionError(refId: refId, reason: 5, text: "A valid amount is required.", card: original.card, id: "0", code: 3)
         }
+        let invoice = request["order"]?["invoiceNumber"]?.text
+        let now = Date()
+        if transactions.values.contains(where: {
+            $0.type == "refundTransaction" && $0.refTransId == originalId && $0.cents == cents && $0.invoiceNumber == invoice
+                && now.timeIntervalSince($0.submitted) < Self.window(request)
+        }) {
+            return Self.transactionError(refId: refId, reason: 11, text: "A duplicate transaction has been submitted.", card: original.card, id: "0", code: 3)
+        }
         let refunded = transactions.values.filter { $0.type == "refundTransaction" && $0.refTransId == originalId }.reduce(0) { $0 + $1.cents }
         guard refunded + cents <= original.cents else {
             return Self.transactionError(refId: refId, reason: 55, text: "The sum of credits against the referenced transaction would exceed original debit amount.",
@@ -378,8 +390,8 @@ package actor FakeAuthorizeNet {
         }
         let id = newId()
         transactions[id] = Transaction(id: id, type: "refundTransaction", cents: cents, status: "refundPendingSettlement", responseCode: 1, reasonCode: 1,
-                                       reasonText: "This transaction has been approved.", authCode: "", invoiceNumber: request["order"]?["invoiceNumber"]?.text,
-                                       userFields: [], paymentProfileId: original.paymentProfileId, card: original.card, submitted: Date(),
+                                       reasonText: "This transaction has been approved.", authCode: "", invoiceNumber: invoice,
+                                       userFields: [], paymentProfileId: original.paymentProfileId, card: original.card, submitted: now,
                                        refTransId: originalId, batchId: nil)
         return Self.approved(refId: refId, id: id, authCode: "", card: original.card, responseCode: 1, reason: 1, text: "This transaction has been approved.")
     }

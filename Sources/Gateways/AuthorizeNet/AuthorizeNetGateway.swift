@@ -11,9 +11,9 @@ public struct AuthorizeNetGateway: PaymentGateway {
     public static let productionEndpoint = URL(string: "https://api.authorize.net/xml/v1/request.api")!
     public static let sandboxAcceptUI = "https://jstest.authorize.net/v3/AcceptUI.js"
     public static let productionAcceptUI = "https://js.authorize.net/v3/AcceptUI.js"
-    /// Authorize.Net's longest duplicate window (8 hours): a charge repeated with our key inside it is
-    /// refused as a duplicate (and then looked up) instead of charged twice.
-    static let duplicateWindowSeconds = 28_800
+    /// Authorize.Net's longest duplicate window (8 hours): a charge or refund repeated with our key
+    /// inside it is refused as a duplicate (and then looked up) instead of made twice.
+    static let duplicateWindow: OrderedJSON = ["setting": [["settingName": "duplicateWindow", "settingValue": "28800"]]]
 
     public let name = "authorizenet"
     let api: AuthorizeNetAPI
@@ -133,7 +133,7 @@ public struct AuthorizeNetGateway: PaymentGateway {
             "amount": .string(AuthorizeNetAmount.text(request.amount)),
             "profile": ["customerProfileId": .string(request.customerId), "paymentProfile": ["paymentProfileId": .string(request.methodId)]],
             "order": ["invoiceNumber": .string(reference), "description": "Payment portal"],
-            "transactionSettings": ["setting": [["settingName": "duplicateWindow", "settingValue": .string(String(Self.duplicateWindowSeconds))]]],
+            "transactionSettings": Self.duplicateWindow,
             "userFields": ["userField": .array(fields)],
         ]
         let answer: AuthorizeNetAPI.Answer
@@ -187,13 +187,11 @@ public struct AuthorizeNetGateway: PaymentGateway {
 
     /// `refundTransaction` needs the card's last 4 and the original transaction, so the original is
     /// read first. Authorize.Net refunds only settled charges (they settle once a day): a full refund of
-    /// an unsettled charge is a void instead, and a partial one has to wait for settlement.
+    /// an unsettled charge is a void instead, and a partial one has to wait for settlement. Our key
+    /// rides as for charges, so a repeat inside the duplicate window returns the first refund.
     public func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
         try requireCurrency(amount)
         let reference = AuthorizeNetReference.make(idempotencyKey)
-        if let earlier = try await locate(reference: reference, key: idempotencyKey), earlier.type == "refundTransaction" {
-            return GatewayRefund(refundId: earlier.transactionId, amount: earlier.amount)
-        }
         let original = try await details(transactionId)
         guard let original else { throw PaymentGatewayError.notFound }
         if original.rawStatus == "voided", amount == original.amount {
@@ -214,12 +212,14 @@ public struct AuthorizeNetGateway: PaymentGateway {
             "payment": ["creditCard": ["cardNumber": .string(original.last4), "expirationDate": "XXXX"]],
             "refTransId": .string(transactionId),
             "order": ["invoiceNumber": .string(reference), "description": "Payment portal refund"],
+            "transactionSettings": Self.duplicateWindow,
         ]
         let answer = try await api.call("createTransactionRequest", [("refId", .string(reference)), ("transactionRequest", transaction)])
         guard let response = answer["transactionResponse"], let code = response["responseCode"]?.text else { throw answer.failure }
         let reason = Self.reasonCode(response)
         if code == "1", let id = response["transId"]?.text { return GatewayRefund(refundId: id, amount: amount) }
-        if reason == "11", let earlier = try await locate(reference: reference, key: idempotencyKey) {
+        // A repeat of this key inside the duplicate window: the first refund is the answer.
+        if reason == "11", let earlier = try await locate(reference: reference, key: idempotencyKey), earlier.type == "refundTransaction" {
             return GatewayRefund(refundId: earlier.transactionId, amount: earlier.amount)
         }
         switch reason {
