@@ -95,10 +95,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A local Authorize.Net for the tests of both the adapter and the payment-methods page. It
+        // answers from response samples in Authorize.Net's API reference.
+        .target(
+            name: "GatewayFakes",
+            dependencies: [
+                "Gateways", "PortalCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/GatewayFakes",
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GatewaysTests",
             dependencies: [
-                "Gateways", "PortalCore",
+                "Gateways", "PortalCore", "GatewayFakes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -109,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "PortalWebTests",
             dependencies: [
-                "PortalWeb", "PortalCore", "Gateways",
+                "PortalWeb", "PortalCore", "Gateways", "GatewayFakes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // The tests build the services themselves and check the database directly.

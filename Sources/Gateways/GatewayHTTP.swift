@@ -4,9 +4,9 @@ import FoundationNetworking
 #endif
 import PortalCore
 
-/// The HTTP plumbing every adapter shares: a bearer key, an optional `Idempotency-Key`, bounded
-/// timeouts, JSON answers, and one mapping of error statuses to `PaymentGatewayError`. A transport
-/// failure is `unavailable` — the request may have arrived, so callers must not read it as a decline.
+/// The HTTP plumbing the bearer-key adapters (sandbox, Stripe) share: a bearer key, an optional
+/// `Idempotency-Key`, JSON answers, and one mapping of error statuses to `PaymentGatewayError`,
+/// over the transport every adapter uses.
 struct GatewayHTTP: Sendable {
     enum Body {
         case json([String: Any])
@@ -15,16 +15,12 @@ struct GatewayHTTP: Sendable {
 
     let apiBase: URL
     let secretKey: String
-    let session: URLSession
+    let transport: GatewayTransport
 
     init(apiBase: URL, secretKey: String, timeout: TimeInterval) {
         self.apiBase = apiBase
         self.secretKey = secretKey
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        transport = GatewayTransport(timeout: timeout)
     }
 
     /// `path` is relative to `{apiBase}/v1/` and may carry a query string.
@@ -46,14 +42,7 @@ struct GatewayHTTP: Sendable {
         case nil:
             break
         }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw PaymentGatewayError.unavailable(error.localizedDescription)
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = try await transport.send(request)
         return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
@@ -76,4 +65,27 @@ struct GatewayHTTP: Sendable {
 
     /// RFC 3986 unreserved characters, ASCII only.
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}
+
+/// One bounded, cookie-less session per adapter. A transport failure (timeout, refused or dropped
+/// connection) is `unavailable`: the request may have arrived, so it is never read as a decline.
+struct GatewayTransport: Sendable {
+    let session: URLSession
+
+    init(timeout: TimeInterval) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        configuration.httpCookieStorage = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    func send(_ request: URLRequest) async throws -> (status: Int, body: Data) {
+        do {
+            let (data, response) = try await session.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            throw PaymentGatewayError.unavailable(error.localizedDescription)
+        }
+    }
 }

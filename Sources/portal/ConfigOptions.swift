@@ -39,7 +39,7 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("pdf-font"), help: "TrueType font embedded in invoice PDFs. Env: PORTAL_PDF_FONT. Default: DejaVu Sans")
     var pdfFont: String?
 
-    @Option(name: .customLong("gateway"), help: "Card gateway: none or sandbox. Env: PORTAL_GATEWAY. Default: the gateway saved with `portal gateway configure` (encrypted), else none")
+    @Option(name: .customLong("gateway"), help: "Card gateway: none, sandbox, stripe or authorizenet. Env: PORTAL_GATEWAY. Default: the gateway saved with `portal gateway configure` (encrypted), else none")
     var gateway: String?
 
     @Option(name: .customLong("sandbox-url"), help: "Base URL of the sandbox gateway. Env: PORTAL_SANDBOX_URL")
@@ -69,6 +69,30 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("stripe-js-url"), help: "Stripe.js URL. Env: PORTAL_STRIPE_JS_URL. Default: https://js.stripe.com/v3/")
     var stripeJSURL: String?
 
+    @Option(name: .customLong("authorizenet-api-login-id"), help: "Authorize.Net API Login ID. Env: PORTAL_AUTHORIZENET_API_LOGIN_ID")
+    var authorizeNetAPILoginID: String?
+
+    @Option(name: .customLong("authorizenet-transaction-key"), help: "Authorize.Net Transaction Key. Env: PORTAL_AUTHORIZENET_TRANSACTION_KEY")
+    var authorizeNetTransactionKey: String?
+
+    @Option(name: .customLong("authorizenet-client-key"), help: "Authorize.Net Public Client Key (for AcceptUI in the browser). Env: PORTAL_AUTHORIZENET_CLIENT_KEY")
+    var authorizeNetClientKey: String?
+
+    @Option(name: .customLong("authorizenet-signature-key"), help: "Authorize.Net Signature Key (webhooks). Env: PORTAL_AUTHORIZENET_SIGNATURE_KEY")
+    var authorizeNetSignatureKey: String?
+
+    @Option(name: .customLong("authorizenet-environment"), help: "sandbox or production: picks the API endpoint and AcceptUI script. Env: PORTAL_AUTHORIZENET_ENVIRONMENT. Default: sandbox")
+    var authorizeNetEnvironment: String?
+
+    @Option(name: .customLong("authorizenet-endpoint"), help: "Authorize.Net API endpoint (a local fake in tests). Env: PORTAL_AUTHORIZENET_ENDPOINT. Default: the environment's")
+    var authorizeNetEndpoint: String?
+
+    @Option(name: .customLong("authorizenet-acceptui-url"), help: "AcceptUI.js URL. Env: PORTAL_AUTHORIZENET_ACCEPTUI_URL. Default: the environment's")
+    var authorizeNetAcceptUIURL: String?
+
+    @Option(name: .customLong("authorizenet-currency"), help: "The currency the Authorize.Net account settles in. Env: PORTAL_AUTHORIZENET_CURRENCY. Default: USD")
+    var authorizeNetCurrency: String?
+
     @Option(name: .customLong("billing-email"), help: "The business's billing inbox, told when a customer removes a card. Env: PORTAL_BILLING_EMAIL")
     var billingEmail: String?
 
@@ -88,6 +112,10 @@ struct ConfigOptions: ParsableArguments {
             ("portal.sandbox.webhook.secret", sandboxWebhookSecret), ("portal.billing.email", billingEmail),
             ("portal.stripe.secret.key", stripeSecretKey), ("portal.stripe.publishable.key", stripePublishableKey),
             ("portal.stripe.webhook.secret", stripeWebhookSecret), ("portal.stripe.api.base", stripeAPIBase), ("portal.stripe.js.url", stripeJSURL),
+            ("portal.authorizenet.api.login.id", authorizeNetAPILoginID), ("portal.authorizenet.transaction.key", authorizeNetTransactionKey),
+            ("portal.authorizenet.client.key", authorizeNetClientKey), ("portal.authorizenet.signature.key", authorizeNetSignatureKey),
+            ("portal.authorizenet.environment", authorizeNetEnvironment), ("portal.authorizenet.endpoint", authorizeNetEndpoint),
+            ("portal.authorizenet.acceptui.url", authorizeNetAcceptUIURL), ("portal.authorizenet.currency", authorizeNetCurrency),
         ]
         for (key, value) in pairs {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false) }
@@ -172,41 +200,41 @@ struct ConfigOptions: ParsableArguments {
 
     static func gateway(_ config: ConfigReader, defaultGateway: GatewayConfiguration) throws -> GatewayConfiguration {
         guard let kind = config.string(forKey: "portal.gateway") else { return defaultGateway }
+        func required(_ key: ConfigKey, _ variable: String) throws -> String {
+            guard let value = config.string(forKey: key), !value.isEmpty else {
+                throw ConfigurationError(variable, "is required when PORTAL_GATEWAY=\(kind)")
+            }
+            return value
+        }
         switch kind {
         case "none", "": return .none
         case "sandbox":
-            func required(_ key: ConfigKey, _ variable: String) throws -> String {
-                guard let value = config.string(forKey: key), !value.isEmpty else {
-                    throw ConfigurationError(variable, "is required when PORTAL_GATEWAY=sandbox")
-                }
-                return value
-            }
             let url = try required("portal.sandbox.url", "PORTAL_SANDBOX_URL")
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw ConfigurationError("PORTAL_SANDBOX_URL", "must be an http(s) URL such as http://127.0.0.1:8081")
-            }
+            try GatewaySettingsForm.requireHTTP(url, "PORTAL_SANDBOX_URL", example: "http://127.0.0.1:8081")
             return .sandbox(url: url, secretKey: try required("portal.sandbox.secret.key", "PORTAL_SANDBOX_SECRET_KEY"),
                             publicKey: try required("portal.sandbox.public.key", "PORTAL_SANDBOX_PUBLIC_KEY"),
                             webhookSecret: try required("portal.sandbox.webhook.secret", "PORTAL_SANDBOX_WEBHOOK_SECRET"))
         case "stripe":
-            func required(_ key: ConfigKey, _ variable: String) throws -> String {
-                guard let value = config.string(forKey: key), !value.isEmpty else {
-                    throw ConfigurationError(variable, "is required when PORTAL_GATEWAY=stripe")
-                }
-                return value
-            }
             let apiBase = config.string(forKey: "portal.stripe.api.base", default: "https://api.stripe.com")
             let jsURL = config.string(forKey: "portal.stripe.js.url", default: "https://js.stripe.com/v3/")
-            for (variable, value) in [("PORTAL_STRIPE_API_BASE", apiBase), ("PORTAL_STRIPE_JS_URL", jsURL)] {
-                guard let parsed = URL(string: value), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                    throw ConfigurationError(variable, "must be an http(s) URL")
-                }
-            }
+            try GatewaySettingsForm.requireHTTP(apiBase, "PORTAL_STRIPE_API_BASE")
+            try GatewaySettingsForm.requireHTTP(jsURL, "PORTAL_STRIPE_JS_URL")
             return .stripe(apiBase: apiBase, jsURL: jsURL, secretKey: try required("portal.stripe.secret.key", "PORTAL_STRIPE_SECRET_KEY"),
                            publishableKey: try required("portal.stripe.publishable.key", "PORTAL_STRIPE_PUBLISHABLE_KEY"),
                            webhookSecret: try required("portal.stripe.webhook.secret", "PORTAL_STRIPE_WEBHOOK_SECRET"))
+        case "authorizenet":
+            let (endpoint, acceptUI) = try GatewaySettingsForm.authorizeNetAddresses(
+                environment: config.string(forKey: "portal.authorizenet.environment"), endpoint: config.string(forKey: "portal.authorizenet.endpoint"),
+                acceptUIURL: config.string(forKey: "portal.authorizenet.acceptui.url"), names: .variables)
+            let currency = try GatewaySettingsForm.currency(config.string(forKey: "portal.authorizenet.currency"), "PORTAL_AUTHORIZENET_CURRENCY")
+            return .authorizeNet(endpoint: endpoint, acceptUIURL: acceptUI,
+                                 apiLoginID: try required("portal.authorizenet.api.login.id", "PORTAL_AUTHORIZENET_API_LOGIN_ID"),
+                                 transactionKey: try required("portal.authorizenet.transaction.key", "PORTAL_AUTHORIZENET_TRANSACTION_KEY"),
+                                 clientKey: try required("portal.authorizenet.client.key", "PORTAL_AUTHORIZENET_CLIENT_KEY"),
+                                 signatureKey: try required("portal.authorizenet.signature.key", "PORTAL_AUTHORIZENET_SIGNATURE_KEY"),
+                                 currency: currency)
         default:
-            throw ConfigurationError("PORTAL_GATEWAY", "must be none, sandbox or stripe (got \"\(kind)\"); Authorize.Net comes later")
+            throw ConfigurationError("PORTAL_GATEWAY", "must be none, sandbox, stripe or authorizenet (got \"\(kind)\")")
         }
     }
 

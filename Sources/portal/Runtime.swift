@@ -31,24 +31,13 @@ struct Runtime {
         var gatewayConfiguration = configuration.gateway
         if gatewayConfiguration == .fromDatabase {
             let stored = try await GatewaySettingsService(db: database, secretBox: secrets, clock: .system).active()
-            gatewayConfiguration = stored.flatMap(Self.configuration(from:)) ?? .none
+            gatewayConfiguration = stored.flatMap(GatewayConfiguration.init(stored:)) ?? .none
         }
         let services = try await PortalServices(.init(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
             links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(gatewayConfiguration),
             billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring))
         return Runtime(configuration: configuration, services: services, logger: logger)
-    }
-
-    static func configuration(from stored: GatewaySettings) -> GatewayConfiguration? {
-        switch stored.gateway {
-        case "sandbox":
-            guard let url = stored.publicSettings["url"], let publicKey = stored.publicSettings["public_key"],
-                  let secretKey = stored.secrets["secret_key"], let webhookSecret = stored.secrets["webhook_secret"] else { return nil }
-            return .sandbox(url: url, secretKey: secretKey, publicKey: publicKey, webhookSecret: webhookSecret)
-        default:
-            return nil
-        }
     }
 
     static func gateway(_ configuration: GatewayConfiguration) -> (any PaymentGateway)? {
@@ -59,6 +48,9 @@ struct Runtime {
         case .stripe(let apiBase, let jsURL, let secretKey, let publishableKey, let webhookSecret):
             StripeGateway(apiBase: URL(string: apiBase)!, jsURL: jsURL, secretKey: secretKey, publishableKey: publishableKey,
                           webhookSecret: webhookSecret)
+        case .authorizeNet(let endpoint, let acceptUIURL, let apiLoginID, let transactionKey, let clientKey, let signatureKey, let currency):
+            AuthorizeNetGateway(endpoint: URL(string: endpoint)!, acceptUIURL: acceptUIURL, apiLoginID: apiLoginID, transactionKey: transactionKey,
+                                clientKey: clientKey, signatureKey: signatureKey, currency: CurrencyCode(currency) ?? CurrencyCode("USD")!)
         }
     }
 

@@ -17,7 +17,8 @@ struct Serve: AsyncParsableCommand {
             let runtime = try await Runtime.open(configuration, logger: logger)
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
                                                  backgroundServices: try runtime.backgroundServices())
-            logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)"])
+            logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)",
+                                                         "gateway": "\(runtime.services.gateway?.name ?? "none")"])
             try await app.runService()
         }
     }

@@ -2,6 +2,7 @@
 run as an operator would, against real SQLite files in a temporary directory."""
 
 import os
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -180,3 +181,80 @@ def test_a_stripe_gateway_needs_its_keys(workdir, missing):
     del env[missing]
     result = portal(["serve"], workdir, env)
     assert result.returncode == 78 and missing in result.stderr.strip().splitlines()[-1], result.stderr
+
+
+AUTHORIZENET = {
+    "PORTAL_GATEWAY": "authorizenet", "PORTAL_AUTHORIZENET_API_LOGIN_ID": "5KP3u95bQpv",
+    "PORTAL_AUTHORIZENET_TRANSACTION_KEY": "346HZ32z3fP4hTG2", "PORTAL_AUTHORIZENET_CLIENT_KEY": "7JmS3MNZz7Thr8Xz",
+    "PORTAL_AUTHORIZENET_SIGNATURE_KEY": "2679A5D5785C9B26",
+}
+
+
+@pytest.mark.parametrize("missing", ["PORTAL_AUTHORIZENET_API_LOGIN_ID", "PORTAL_AUTHORIZENET_TRANSACTION_KEY",
+                                     "PORTAL_AUTHORIZENET_CLIENT_KEY", "PORTAL_AUTHORIZENET_SIGNATURE_KEY"])
+def test_an_authorizenet_gateway_needs_its_keys(workdir, missing):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    env = settings(workdir, **AUTHORIZENET)
+    del env[missing]
+    result = portal(["serve"], workdir, env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 78 and len(lines) == 1 and missing in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("setting,value", [
+    ("PORTAL_AUTHORIZENET_ENVIRONMENT", "staging"), ("PORTAL_AUTHORIZENET_ENDPOINT", "apitest.authorize.net"),
+    ("PORTAL_AUTHORIZENET_ACCEPTUI_URL", "ftp://jstest.authorize.net/v3/AcceptUI.js"), ("PORTAL_AUTHORIZENET_CURRENCY", "dollars"),
+])
+def test_authorizenet_settings_are_checked(workdir, setting, value):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    result = portal(["serve"], workdir, settings(workdir, **AUTHORIZENET, **{setting: value}))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 78 and len(lines) == 1 and setting in lines[0], result.stderr
+
+
+def serve_until_listening(workdir, env):
+    """Starts `portal serve`, returns its log line saying it listens, and stops it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    clean.update(env, PORTAL_BIND=f"127.0.0.1:{port}")
+    process = subprocess.Popen([str(PORTAL), "serve"], cwd=workdir, env=clean, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if "portal listening" in line:
+                return line
+        pytest.fail("serve stopped without listening")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_stripe_and_authorizenet_settings_are_stored_encrypted_and_used_by_serve(workdir):
+    env = settings(workdir)
+    assert portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir).returncode == 0
+    stripe = portal(["gateway", "configure", "stripe", "--public-key", "pk_test_cli"], workdir, env,
+                    stdin="sk_test_cli_secret_value\nwhsec_cli_stripe_value\n")
+    assert stripe.returncode == 0, stripe.stderr
+    shown = portal(["gateway", "show"], workdir, env).stdout
+    assert "gateway: stripe" in shown and "publishable_key: pk_test_cli" in shown and "api_base: https://api.stripe.com" in shown
+    assert "sk_test_cli_secret_value" not in shown and "secret_key: sk_t…alue" in shown
+    assert "gateway=stripe" in serve_until_listening(workdir, env)
+
+    missing = portal(["gateway", "configure", "authorizenet", "--public-key", "client-key"], workdir, env,
+                     stdin="anet_transaction_key\nanet_signature_key_value\n")
+    assert missing.returncode == 78 and "--api-login-id" in missing.stderr
+    anet = portal(["gateway", "configure", "authorizenet", "--api-login-id", "login-cli", "--public-key", "client-key-cli",
+                   "--environment", "production"], workdir, env, stdin="anet_transaction_key\nanet_signature_key_value\n")
+    assert anet.returncode == 0, anet.stderr
+    assert "anet_transaction_key" not in anet.stdout
+    shown = portal(["gateway", "show"], workdir, env).stdout
+    assert "gateway: authorizenet" in shown and "api_login_id: login-cli" in shown and "client_key: client-key-cli" in shown
+    assert "endpoint: https://api.authorize.net/xml/v1/request.api" in shown and "acceptui_url: https://js.authorize.net/v3/AcceptUI.js" in shown
+    assert "currency: USD" in shown and "transaction_key: anet…_key" in shown and "anet_signature_key_value" not in shown
+    for path in workdir.glob("portal.sqlite*"):
+        data = path.read_bytes()
+        for secret in [b"sk_test_cli_secret_value", b"whsec_cli_stripe_value", b"anet_transaction_key", b"anet_signature_key_value"]:
+            assert secret not in data, (path, secret)
+    assert "gateway=authorizenet" in serve_until_listening(workdir, env)

@@ -7,7 +7,9 @@ import PortalCore
 public struct TimestampedSignature: Sendable {
     public let header: String
     let key: SymmetricKey
-    public var tolerance: TimeInterval = 300
+    public var tolerance: TimeInterval = TimestampedSignature.defaultTolerance
+    /// How far an event's signed time may be from ours: Stripe's own default, which every adapter uses.
+    public static let defaultTolerance: TimeInterval = 300
 
     public init(header: String, secret: String) {
         self.header = header

@@ -94,7 +94,7 @@ public struct StripeGateway: PaymentGateway {
                let id = intent["id"] as? String, let secret = intent["client_secret"] as? String {
                 return .requiresAction(transactionId: id, clientSecret: secret)
             }
-            return .declined(code: code, message: error["message"] as? String ?? "Your card was declined.", retryable: Self.retryable(code))
+            return .declined(code: code, message: error["message"] as? String ?? "Your card was declined.", retryable: DeclineCode.retryable(code))
         }
         guard status == 200, let id = body["id"] as? String else { throw GatewayHTTP.failure(status, body, gateway: "Stripe") }
         switch body["status"] as? String {
@@ -104,7 +104,7 @@ public struct StripeGateway: PaymentGateway {
         default:
             let error = body["last_payment_error"] as? [String: Any]
             let code = error?["decline_code"] as? String ?? error?["code"] as? String ?? "card_declined"
-            return .declined(code: code, message: error?["message"] as? String ?? "Your card was declined.", retryable: Self.retryable(code))
+            return .declined(code: code, message: error?["message"] as? String ?? "Your card was declined.", retryable: DeclineCode.retryable(code))
         }
     }
 
@@ -160,12 +160,6 @@ public struct StripeGateway: PaymentGateway {
     }
 
     // MARK: Helpers
-
-    /// Hard declines never succeed on retry; the rest may (Stripe's own guidance).
-    static func retryable(_ code: String) -> Bool {
-        !["stolen_card", "lost_card", "pickup_card", "fraudulent", "expired_card", "incorrect_cvc", "incorrect_number",
-          "invalid_account", "card_not_supported", "do_not_honor_permanently", "restricted_card"].contains(code)
-    }
 
     static func id(_ value: Any?) -> String? {
         if let id = value as? String { return id }

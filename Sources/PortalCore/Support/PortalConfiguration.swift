@@ -7,6 +7,9 @@ public enum GatewayConfiguration: Sendable, Equatable {
     case none
     case sandbox(url: String, secretKey: String, publicKey: String, webhookSecret: String)
     case stripe(apiBase: String, jsURL: String, secretKey: String, publishableKey: String, webhookSecret: String)
+    /// `currency` is the one the Authorize.Net account settles in (ISO 4217 code).
+    case authorizeNet(endpoint: String, acceptUIURL: String, apiLoginID: String, transactionKey: String, clientKey: String,
+                      signatureKey: String, currency: String)
 }
 
 /// A setting that is missing or wrong; startup prints `description` as one line and stops.

@@ -22,21 +22,20 @@ struct PaymentMethodsController {
 
     @Sendable func add(_ request: Request, context: CustomerRequestContext) async throws -> Response {
         guard let scope = context.scope, let account = context.identity.activeAccount else { throw PageError.notFound }
-        let token = context.form.value("token")
-        let setupIntent = context.form.value("setup_intent")
+        let browserResult = HostedFieldsView.browserResult(context.form)
         let name = context.form.value("billing_name")
         let postcode = context.form.value("billing_postcode")
         guard !name.isEmpty, !postcode.isEmpty else {
             return try await render(context, ["error": "Enter the name on the card and its billing postcode.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
-        guard !token.isEmpty || !setupIntent.isEmpty else {
+        guard HostedFieldsView.hasCard(browserResult) else {
             return try await render(context, ["error": "Enter your card details in the secure card form.", "billingName": name,
                                               "billingPostcode": postcode], status: .unprocessableContent)
         }
         do {
             try await services.paymentMethods.add(scope, accountName: account.name, email: context.identity.user.email,
-                                                  browserResult: ["token": token, "setup_intent": setupIntent],
+                                                  browserResult: browserResult,
                                                   billingName: name, billingPostcode: postcode,
                                                   actor: actor(context))
             return flashRedirect(.cardSaved)

@@ -33,7 +33,7 @@ struct PaymentsController {
             let card: String
             switch entered.method {
             case "new":
-                guard !entered.token.isEmpty || !entered.setupIntent.isEmpty else {
+                guard HostedFieldsView.hasCard(entered.card) else {
                     throw Problem.message("Enter your card details in the secure card form.")
                 }
                 guard !entered.billingName.isEmpty, !entered.billingPostcode.isEmpty else {
@@ -66,7 +66,7 @@ struct PaymentsController {
         do {
             let draft = try await services.payments.draft(scope, invoiceIds: entered.invoiceIds)
             let method: PaymentService.MethodChoice = entered.method == "new"
-                ? .newCard(browserResult: ["token": entered.token, "setup_intent": entered.setupIntent], billingName: entered.billingName,
+                ? .newCard(browserResult: entered.card, billingName: entered.billingName,
                            billingPostcode: entered.billingPostcode, keep: entered.keepCard)
                 : .saved(entered.method)
             let payment = try await services.payments.pay(scope, .init(
@@ -149,8 +149,8 @@ struct PaymentsController {
         var invoiceIds: [String]
         var amount: String
         var method: String
-        var token: String
-        var setupIntent: String
+        /// What the gateway's fields returned; never a card number.
+        var card: [String: String]
         var billingName: String
         var billingPostcode: String
         var keepCard: Bool
@@ -161,8 +161,7 @@ struct PaymentsController {
             invoiceIds = form.all("invoice")
             amount = form.value("amount")
             method = form.value("method")
-            token = form.value("token")
-            setupIntent = form.value("setup_intent")
+            card = HostedFieldsView.browserResult(form)
             billingName = String(form.value("billing_name").prefix(200))
             billingPostcode = String(form.value("billing_postcode").prefix(20))
             keepCard = form.value("keep_card") == "yes"
@@ -172,9 +171,9 @@ struct PaymentsController {
 
         var hidden: [[String: String]] {
             var fields = invoiceIds.map { ["name": "invoice", "value": $0] }
-            for (name, value) in [("method", method), ("token", token), ("setup_intent", setupIntent), ("billing_name", billingName),
-                                  ("billing_postcode", billingPostcode), ("keep_card", keepCard ? "yes" : ""), ("card_label", cardLabel)]
-                where !value.isEmpty {
+            let named = [("method", method), ("billing_name", billingName), ("billing_postcode", billingPostcode),
+                         ("keep_card", keepCard ? "yes" : ""), ("card_label", cardLabel)] + card.sorted { $0.key < $1.key }
+            for (name, value) in named where !value.isEmpty {
                 fields.append(["name": name, "value": value])
             }
             return fields
