@@ -107,6 +107,14 @@ import Testing
             let now = Date()
             let event = try gateway.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: body, at: now)], body: body, now: now)
             #expect(event.kind == .chargeSucceeded && event.transactionId == "pi_1")
+            // Refunds and disputes arrive as a Charge or a Dispute: they name the intent the portal recorded.
+            let refunded = Array(#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"object":"charge","id":"ch_1","payment_intent":"pi_1","amount_refunded":500,"currency":"eur","metadata":{"idempotency_key":"pay_1"}}}}"#.utf8)
+            let refund = try gateway.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: refunded, at: now)], body: refunded, now: now)
+            #expect(refund.kind == .chargeRefunded && refund.transactionId == "pi_1" && refund.reference == "pay_1"
+                    && refund.amountRefunded == Money(500, eur))
+            let disputed = Array(#"{"id":"evt_3","type":"charge.dispute.created","data":{"object":{"object":"dispute","id":"dp_1","charge":"ch_1","payment_intent":"pi_1"}}}"#.utf8)
+            let dispute = try gateway.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: disputed, at: now)], body: disputed, now: now)
+            #expect(dispute.kind == .chargeDisputed && dispute.transactionId == "pi_1")
             #expect(throws: PaymentGatewayError.invalidWebhookSignature) {
                 try gateway.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: body, at: now)], body: body + [0x20], now: now)
             }
