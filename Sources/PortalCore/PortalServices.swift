@@ -25,6 +25,7 @@ public struct PortalServices: Sendable {
     public let gatewaySettings: GatewaySettingsService
     public let gateway: (any PaymentGateway)?
     public let payments: PaymentService
+    public let refunds: RefundService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -90,7 +91,9 @@ public struct PortalServices: Sendable {
         gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)
         paymentMethods = PaymentMethodService(db: db, gateway: d.gateway, audit: audit, outbox: outbox, clock: d.clock,
                                               billingAddress: d.billingAddress)
-        payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods,
-                                  settlement: PaymentSettlement(outbox: outbox, links: d.links), clock: d.clock, policy: d.paymentPolicy)
+        let settlement = PaymentSettlement(outbox: outbox, links: d.links)
+        payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods, settlement: settlement, clock: d.clock,
+                                  policy: d.paymentPolicy)
+        refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
     }
 }

@@ -77,13 +77,15 @@ struct Runtime {
             csrfKey: SymmetricKeyData(csrfKey), documents: configuration.documents)
     }
 
-    /// Mail delivery and session clean-up, run beside the web server (and by the worker).
+    /// Mail delivery, session clean-up, and unanswered refunds, run beside the web server (and by the worker).
     func backgroundServices() throws -> [PeriodicService] {
         let delivery = MailDeliveryService(outbox: services.outbox, mailer: try mailer(), from: configuration.mailFrom, logger: logger)
         let sessions = services.sessions
+        let refunds = services.refunds
         return [
             PeriodicService(name: "mail-delivery", interval: .seconds(5), logger: logger) { try await delivery.runOnce() },
             PeriodicService(name: "session-cleanup", interval: .seconds(300), logger: logger) { try await sessions.purgeExpired() },
+            PeriodicService(name: "refund-resume", interval: .seconds(60), logger: logger) { try await refunds.resumeStale() },
         ]
     }
 }
