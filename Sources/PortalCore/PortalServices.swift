@@ -26,6 +26,7 @@ public struct PortalServices: Sendable {
     public let gateway: (any PaymentGateway)?
     public let payments: PaymentService
     public let refunds: RefundService
+    public let webhooks: WebhookProcessor
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -39,15 +40,18 @@ public struct PortalServices: Sendable {
         public var issuer: String
         /// The configured card gateway; nil when card payments are not set up.
         public var gateway: (any PaymentGateway)?
-        /// The business's billing inbox, told when a customer removes a card.
+        /// The business's billing inbox, told when a customer removes a card or a payment is disputed.
         public var billingAddress: String?
         public var paymentPolicy: PaymentPolicy
+        /// For background work that records its failures on rows and also logs them (webhooks).
+        public var logger: Logger
 
         public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
                     mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
                     throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal",
                     gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
-                    paymentPolicy: PaymentPolicy = PaymentPolicy()) {
+                    paymentPolicy: PaymentPolicy = PaymentPolicy(), logger: Logger = Logger(label: "portal")) {
+            self.logger = logger
             self.paymentPolicy = paymentPolicy
             self.gateway = gateway
             self.billingAddress = billingAddress
@@ -95,5 +99,7 @@ public struct PortalServices: Sendable {
         payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods, settlement: settlement, clock: d.clock,
                                   policy: d.paymentPolicy)
         refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
+        webhooks = WebhookProcessor(db: db, gateway: d.gateway, settlement: settlement, refunds: refunds, outbox: outbox, clock: d.clock,
+                                    billingAddress: d.billingAddress, logger: d.logger)
     }
 }

@@ -68,11 +68,14 @@ struct Demo: AsyncParsableCommand {
             """.utf8))
             if seedOnly { return }
             var background: [any Service] = try runtime.backgroundServices()
-            if case .sandbox = configuration.gateway {
+            if case .sandbox(_, _, _, let webhookSecret) = configuration.gateway {
+                // The sandbox reports its charges and refunds to the portal as a real gateway would.
+                let webhooks = SandboxWebhookSender(url: URL(string: runtime.services.links.absolute(SitePath.webhook("sandbox")))!,
+                                                    secret: webhookSecret, logger: logger)
                 background.append(try SandboxServer.application(
                     host: host, port: gatewayPort, databasePath: demoDirectory + "/sandbox.sqlite",
                     settings: SandboxSettings(secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
-                                              allowedOrigins: [LinkBuilder.origin(of: configuration.publicURL)]),
+                                              allowedOrigins: [LinkBuilder.origin(of: configuration.publicURL)], webhooks: webhooks),
                     fingerprintSecret: Self.sandboxSecretKey, logger: logger))
             }
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,

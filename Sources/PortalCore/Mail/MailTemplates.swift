@@ -19,7 +19,8 @@ public struct MailTemplates: Sendable {
     let library: MustacheLibrary
 
     /// Every email the services send; each needs a text and an HTML template.
-    static let required = ["invite", "password_reset", "password_changed", "mfa_reset", "payment_method_removed", "payment_receipt"]
+    static let required = ["invite", "password_reset", "password_changed", "mfa_reset", "payment_method_removed", "payment_receipt",
+                           "payment_disputed"]
 
     /// `directory` is the Templates folder; only its `email/` folder is read. A missing or broken
     /// email template stops startup rather than a send.

@@ -112,6 +112,16 @@ enum ErrorMessages {
         }
     }
 
+    /// Read by the gateway's delivery log and by whoever sets up the webhook, not by customers.
+    static func webhook(_ error: WebhookError) -> String {
+        switch error {
+        case .unknownGateway: "No gateway of that name is configured here."
+        case .invalidSignature: "The signature does not match the body. Check the webhook signing secret."
+        case .stale: "The signature's timestamp is too old or too far ahead. Check the sender's clock; old events are not accepted."
+        case .malformed: "The body is not an event this gateway sends."
+        }
+    }
+
     /// A declined or failed charge in plain words, with what to do next.
     static func decline(code: String?, gatewayMessage: String?) -> (what: String, next: String) {
         switch code ?? "" {
