@@ -59,6 +59,12 @@ struct GatewayHTTP: Sendable {
         }
     }
 
+    /// An amount in minor units and a currency code as JSON gives them; nil unless both are there.
+    static func money(_ minorUnits: Any?, currency: Any?) -> Money? {
+        guard let amount = minorUnits as? NSNumber, let code = (currency as? String).flatMap(CurrencyCode.init) else { return nil }
+        return Money(amount.int64Value, code)
+    }
+
     static func encode(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }

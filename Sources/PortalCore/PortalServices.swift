@@ -29,6 +29,8 @@ public struct PortalServices: Sendable {
     public let plans: PaymentPlanService
     public let scheduledCharges: ScheduledChargeRunner
     public let reminders: ReminderService
+    public let refunds: RefundService
+    public let webhooks: WebhookProcessor
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -42,16 +44,20 @@ public struct PortalServices: Sendable {
         public var issuer: String
         /// The configured card gateway; nil when card payments are not set up.
         public var gateway: (any PaymentGateway)?
-        /// The business's billing inbox, told when a customer removes a card.
+        /// The business's billing inbox, told when a customer removes a card or a payment is disputed.
         public var billingAddress: String?
         public var paymentPolicy: PaymentPolicy
         public var recurringPolicy: RecurringPolicy
+        /// For background work that records its failures on rows and also logs them (webhooks).
+        public var logger: Logger
 
         public init(database: DatabasePool, clock: PortalClock, secrets: SecretBox, hasher: PasswordHasher,
                     mailTemplates: MailTemplates, links: LinkBuilder, sessionPolicy: SessionPolicy = SessionPolicy(),
                     throttlePolicy: ThrottlePolicy = ThrottlePolicy(), issuer: String = "Payment Portal",
                     gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
-                    paymentPolicy: PaymentPolicy = PaymentPolicy(), recurringPolicy: RecurringPolicy = RecurringPolicy()) {
+                    paymentPolicy: PaymentPolicy = PaymentPolicy(), recurringPolicy: RecurringPolicy = RecurringPolicy(),
+                    logger: Logger = Logger(label: "portal")) {
+            self.logger = logger
             self.paymentPolicy = paymentPolicy
             self.recurringPolicy = recurringPolicy
             self.gateway = gateway
@@ -96,8 +102,12 @@ public struct PortalServices: Sendable {
         gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)
         paymentMethods = PaymentMethodService(db: db, gateway: d.gateway, audit: audit, outbox: outbox, clock: d.clock,
                                               billingAddress: d.billingAddress)
-        payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods,
-                                  settlement: PaymentSettlement(outbox: outbox, links: d.links), clock: d.clock, policy: d.paymentPolicy)
+        let settlement = PaymentSettlement(outbox: outbox, links: d.links)
+        payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods, settlement: settlement, clock: d.clock,
+                                  policy: d.paymentPolicy)
+        refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
+        webhooks = WebhookProcessor(db: db, gateway: d.gateway, settlement: settlement, refunds: refunds, outbox: outbox, clock: d.clock,
+                                    billingAddress: d.billingAddress, logger: d.logger)
         autopay = AutopayService(db: db, outbox: outbox, clock: d.clock)
         plans = PaymentPlanService(db: db, outbox: outbox, clock: d.clock, policy: d.paymentPolicy)
         scheduledCharges = ScheduledChargeRunner(db: db, payments: payments, outbox: outbox, links: d.links, clock: d.clock,

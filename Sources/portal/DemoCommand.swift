@@ -71,11 +71,14 @@ struct Demo: AsyncParsableCommand {
             if seedOnly { return }
             // The demo is one process: the worker's jobs run beside the web server.
             var background: [any Service] = try runtime.workerServices()
-            if case .sandbox = configuration.gateway {
+            if case .sandbox(_, _, _, let webhookSecret) = configuration.gateway {
+                // The sandbox reports its charges and refunds to the portal as a real gateway would.
+                let webhooks = SandboxWebhookSender(url: URL(string: runtime.services.links.absolute(SitePath.webhook("sandbox")))!,
+                                                    secret: webhookSecret, logger: logger)
                 background.append(try SandboxServer.application(
                     host: host, port: gatewayPort, databasePath: demoDirectory + "/sandbox.sqlite",
                     settings: SandboxSettings(secretKey: Self.sandboxSecretKey, publicKey: Self.sandboxPublicKey,
-                                              allowedOrigins: [LinkBuilder.origin(of: configuration.publicURL)]),
+                                              allowedOrigins: [LinkBuilder.origin(of: configuration.publicURL)], webhooks: webhooks),
                     fingerprintSecret: Self.sandboxSecretKey, logger: logger))
             }
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,

@@ -36,7 +36,8 @@ struct Runtime {
         let services = try await PortalServices(.init(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
             links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(gatewayConfiguration),
-            billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring))
+            billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring,
+            logger: logger))
         return Runtime(configuration: configuration, services: services, logger: logger)
     }
 
@@ -69,13 +70,17 @@ struct Runtime {
             csrfKey: SymmetricKeyData(csrfKey), documents: configuration.documents)
     }
 
-    /// Mail delivery and session clean-up, run beside the web server (and by the worker).
+    /// Mail delivery, session clean-up, gateway events and unanswered refunds, run beside the web server (and by the worker).
     func backgroundServices() throws -> [PeriodicService] {
         let delivery = MailDeliveryService(outbox: services.outbox, mailer: try mailer(), from: configuration.mailFrom, logger: logger)
         let sessions = services.sessions
+        let webhooks = services.webhooks
+        let refunds = services.refunds
         return [
             PeriodicService(name: "mail-delivery", interval: .seconds(5), logger: logger) { try await delivery.runOnce() },
             PeriodicService(name: "session-cleanup", interval: .seconds(300), logger: logger) { try await sessions.purgeExpired() },
+            PeriodicService(name: "webhooks", interval: .seconds(2), logger: logger) { try await webhooks.runOnce() },
+            PeriodicService(name: "refund-resume", interval: .seconds(60), logger: logger) { try await refunds.resumeStale() },
         ]
     }
 

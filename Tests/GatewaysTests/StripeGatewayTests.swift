@@ -35,4 +35,19 @@ import Testing
         let event = try adapter.verifyWebhook(headers: ["stripe-signature": signer.sign(body: body, at: now)], body: body, now: now)
         #expect(event.kind == .chargeFailed && event.transactionId == "pi_2" && event.id == "evt_2")
     }
+
+    @Test func refundAndDisputeEventsNameTheIntentThePortalRecorded() throws {
+        let adapter = StripeHarness.adapter(URL(string: "http://127.0.0.1:9")!)
+        let signer = TimestampedSignature(header: "Stripe-Signature", secret: StripeHarness.webhookSecret)
+        let eur = CurrencyCode("EUR")!
+        let now = Date()
+        // Refunds and disputes arrive as a Charge or a Dispute: they name the intent the portal recorded.
+        let refunded = Array(#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"object":"charge","id":"ch_1","payment_intent":"pi_1","amount_refunded":500,"currency":"eur","metadata":{"idempotency_key":"pay_1"}}}}"#.utf8)
+        let refund = try adapter.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: refunded, at: now)], body: refunded, now: now)
+        #expect(refund.kind == .chargeRefunded && refund.transactionId == "pi_1" && refund.reference == "pay_1"
+                && refund.amountRefunded == Money(500, eur))
+        let disputed = Array(#"{"id":"evt_3","type":"charge.dispute.created","data":{"object":{"object":"dispute","id":"dp_1","charge":"ch_1","payment_intent":"pi_1"}}}"#.utf8)
+        let dispute = try adapter.verifyWebhook(headers: ["Stripe-Signature": signer.sign(body: disputed, at: now)], body: disputed, now: now)
+        #expect(dispute.kind == .chargeDisputed && dispute.transactionId == "pi_1")
+    }
 }

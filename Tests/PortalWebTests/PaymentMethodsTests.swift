@@ -15,14 +15,22 @@ import Testing
 @Suite struct PaymentMethodsTests {
     static let settings = SandboxSettings(secretKey: "sk_sandbox_web", publicKey: "pk_sandbox_web", allowedOrigins: ["http://127.0.0.1"],
                                           lateResponseDelay: .seconds(3))
+    static let webhookSecret = "whsec"
 
-    /// The sandbox adapter, counting the customer look-ups that reach the gateway.
+    /// The sandbox adapter, counting the calls that reach the gateway, and the sandbox's own engine
+    /// (what tests read its charges from, as its webhook sender does).
     final class CountingGateway: PaymentGateway, @unchecked Sendable {
         let inner: SandboxGateway
+        let engine: SandboxEngine
         let customerCalls = Mutex(0)
         let chargeCalls = Mutex(0)
+        let refundCalls = Mutex(0)
+        let voidCalls = Mutex(0)
         var name: String { inner.name }
-        init(_ inner: SandboxGateway) { self.inner = inner }
+        init(_ inner: SandboxGateway, engine: SandboxEngine) {
+            self.inner = inner
+            self.engine = engine
+        }
         func ensureCustomer(existingId: String?, accountId: String, email: String?, name: String) async throws -> String {
             customerCalls.withLock { $0 += 1 }
             return try await inner.ensureCustomer(existingId: existingId, accountId: accountId, email: email, name: name)
@@ -37,9 +45,13 @@ import Testing
             return try await inner.charge(request)
         }
         func refund(transactionId: String, amount: Money, idempotencyKey: String) async throws -> GatewayRefund {
-            try await inner.refund(transactionId: transactionId, amount: amount, idempotencyKey: idempotencyKey)
+            refundCalls.withLock { $0 += 1 }
+            return try await inner.refund(transactionId: transactionId, amount: amount, idempotencyKey: idempotencyKey)
         }
-        func void(transactionId: String, idempotencyKey: String) async throws { try await inner.void(transactionId: transactionId, idempotencyKey: idempotencyKey) }
+        func void(transactionId: String, idempotencyKey: String) async throws {
+            voidCalls.withLock { $0 += 1 }
+            try await inner.void(transactionId: transactionId, idempotencyKey: idempotencyKey)
+        }
         func findTransaction(idempotencyKey: String) async throws -> GatewayTransaction? { try await inner.findTransaction(idempotencyKey: idempotencyKey) }
         func verifyWebhook(headers: [String: String], body: [UInt8], now: Date) throws -> GatewayWebhookEvent {
             try inner.verifyWebhook(headers: headers, body: body, now: now)
@@ -52,7 +64,7 @@ import Testing
     }
 
     /// `timeout` bounds the portal's calls to the sandbox, whose `timeout` test card answers after 3 s.
-    func withCountingGateway(timeout: TimeInterval = 15, _ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
+    func withCountingGateway(timeout: TimeInterval = 15, logs: LogCapture? = nil, _ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-sandbox-\(UUID().uuidString)")
         let engine = try SandboxEngine(db: try PortalDatabase.open(path: directory.appendingPathComponent("sandbox.sqlite").path),
                                        clock: .system, fingerprintSecret: "fp")
@@ -63,8 +75,8 @@ import Testing
         try await sandbox.test(.live) { sandboxClient in
             let base = URL(string: "http://127.0.0.1:\(try #require(sandboxClient.port))")!
             let gateway = CountingGateway(SandboxGateway(baseURL: base, secretKey: Self.settings.secretKey, publicKey: Self.settings.publicKey,
-                                                         webhookSecret: "whsec", timeout: timeout))
-            try await withPortal(gateway: gateway, billingAddress: "billing@example.com") { portal, client in
+                                                         webhookSecret: Self.webhookSecret, timeout: timeout), engine: engine)
+            try await withPortal(logs: logs, gateway: gateway, billingAddress: "billing@example.com") { portal, client in
                 try await body(portal, client, base, gateway)
             }
         }

@@ -48,6 +48,8 @@ public struct SandboxCharge: Sendable, Equatable {
     public var authorizationCode: String?
     public var clientSecret: String?
     public var amountRefunded: Int64
+    /// The caller's key the charge was made with; the sandbox's events name it.
+    public var idempotencyKey: String
 }
 
 /// The sandbox gateway's behaviour, independent of HTTP: tokenising cards typed into its hosted
@@ -276,7 +278,7 @@ public struct SandboxEngine: Sendable {
         SandboxCharge(id: row["id"], status: GatewayTransactionStatus(rawValue: row["status"]) ?? .processing,
                       amount: Money(row["amount"], CurrencyCode(row["currency"])!), declineCode: row["decline_code"],
                       message: row["message"], retryable: row["retryable"], authorizationCode: row["authorization_code"],
-                      clientSecret: row["client_secret"], amountRefunded: row["amount_refunded"])
+                      clientSecret: row["client_secret"], amountRefunded: row["amount_refunded"], idempotencyKey: row["idempotency_key"])
     }
 
     /// What makes two charge requests "the same" for idempotency.

@@ -91,7 +91,8 @@ public struct SandboxGateway: PaymentGateway {
         guard status == 200, let id = body["id"] as? String, let currency = (body["currency"] as? String).flatMap(CurrencyCode.init),
               let amount = (body["amount"] as? NSNumber)?.int64Value else { throw GatewayHTTP.failure(status, body, gateway: "The sandbox gateway") }
         return GatewayTransaction(transactionId: id, status: GatewayTransactionStatus(rawValue: body["status"] as? String ?? "") ?? .processing,
-                                  amount: Money(amount, currency), declineCode: body["decline_code"] as? String)
+                                  amount: Money(amount, currency), declineCode: body["decline_code"] as? String,
+                                  amountRefunded: GatewayHTTP.money(body["amount_refunded"], currency: body["currency"]))
     }
 
     public func verifyWebhook(headers: [String: String], body: [UInt8], now: Date) throws -> GatewayWebhookEvent {
@@ -102,6 +103,9 @@ public struct SandboxGateway: PaymentGateway {
         }
         let kind = GatewayWebhookEvent.Kind(rawValue: object["type"] as? String ?? "") ?? .other
         let created = (object["created"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) } ?? now
-        return GatewayWebhookEvent(id: id, kind: kind, transactionId: (object["data"] as? [String: Any])?["charge"] as? String, occurredAt: created)
+        let data = object["data"] as? [String: Any] ?? [:]
+        return GatewayWebhookEvent(id: id, kind: kind, transactionId: data["charge"] as? String, occurredAt: created,
+                                   reference: data["idempotency_key"] as? String,
+                                   amountRefunded: GatewayHTTP.money(data["amount_refunded"], currency: data["currency"]))
     }
 }

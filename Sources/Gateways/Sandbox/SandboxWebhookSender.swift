@@ -24,20 +24,29 @@ public struct SandboxWebhookSender: Sendable {
 
     /// Queues the event and returns at once; delivery happens in the background.
     func send(type: String, charge: SandboxCharge) {
-        let event: [String: Any] = [
-            "id": "evt_" + RandomBytes.base64URL(count: 12), "type": type, "created": Int(Date().timeIntervalSince1970),
-            "data": ["charge": charge.id, "status": charge.status.rawValue, "amount": charge.amount.minorUnits,
-                     "currency": charge.amount.currency.code],
-        ]
-        guard let body = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else { return }
+        let body = Self.event(type: type, charge: charge, created: Date())
         let sender = self
         Task.detached {
             for attempt in 1...4 {
-                if await sender.deliver(Array(body)) { return }
+                if await sender.deliver(body) { return }
                 try? await Task.sleep(for: .seconds(attempt * attempt))
             }
             sender.logger.warning("sandbox webhook not delivered", metadata: ["type": "\(type)"])
         }
+    }
+
+    /// An event's body: the charge as it stands after the change, with the key it was made with and
+    /// its refunded total, so a receiver can find the payment and apply events in any order.
+    public static func event(type: String, charge: SandboxCharge, id: String = "evt_" + RandomBytes.base64URL(count: 12),
+                             created: Date) -> [UInt8] {
+        let event: [String: Any] = [
+            "id": id, "type": type, "created": Int(created.timeIntervalSince1970),
+            "data": ["charge": charge.id, "status": charge.status.rawValue, "amount": charge.amount.minorUnits,
+                     "currency": charge.amount.currency.code, "amount_refunded": charge.amountRefunded,
+                     "idempotency_key": charge.idempotencyKey],
+        ]
+        // Plain strings and integers always serialise.
+        return Array((try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])) ?? Data())
     }
 
     private func deliver(_ body: [UInt8]) async -> Bool {

@@ -154,9 +154,15 @@ public struct StripeGateway: PaymentGateway {
         case "charge.dispute.created": .chargeDisputed
         default: .other
         }
-        let dataObject = (object["data"] as? [String: Any])?["object"] as? [String: Any]
+        let dataObject = (object["data"] as? [String: Any])?["object"] as? [String: Any] ?? [:]
         let created = (object["created"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) } ?? now
-        return GatewayWebhookEvent(id: id, kind: kind, transactionId: dataObject?["id"] as? String, occurredAt: created)
+        // Charges are made as PaymentIntents and recorded by the intent's id; refund and dispute
+        // events carry a Charge or a Dispute, which name their intent.
+        let isIntent = dataObject["object"] as? String == "payment_intent"
+        let transactionId = isIntent ? dataObject["id"] as? String : Self.id(dataObject["payment_intent"]) ?? dataObject["id"] as? String
+        let refunded = dataObject["object"] as? String == "charge" ? GatewayHTTP.money(dataObject["amount_refunded"], currency: dataObject["currency"]) : nil
+        return GatewayWebhookEvent(id: id, kind: kind, transactionId: transactionId, occurredAt: created,
+                                   reference: (dataObject["metadata"] as? [String: Any])?["idempotency_key"] as? String, amountRefunded: refunded)
     }
 
     // MARK: Helpers

@@ -82,12 +82,16 @@ public struct GatewayTransaction: Sendable, Equatable {
     public var status: GatewayTransactionStatus
     public var amount: Money
     public var declineCode: String?
+    /// What has been refunded of it so far, when the gateway's lookup says.
+    public var amountRefunded: Money?
 
-    public init(transactionId: String, status: GatewayTransactionStatus, amount: Money, declineCode: String? = nil) {
+    public init(transactionId: String, status: GatewayTransactionStatus, amount: Money, declineCode: String? = nil,
+                amountRefunded: Money? = nil) {
         self.transactionId = transactionId
         self.status = status
         self.amount = amount
         self.declineCode = declineCode
+        self.amountRefunded = amountRefunded
     }
 }
 
@@ -98,12 +102,19 @@ public struct GatewayWebhookEvent: Sendable, Equatable {
     public var kind: Kind
     public var transactionId: String?
     public var occurredAt: Date
+    /// Our idempotency key for the charge, when the event carries it: the only way to find a
+    /// payment whose charge answer was lost, since that payment has no transaction id yet.
+    public var reference: String?
+    /// The charge's refunded total so far (not this refund's amount), when the event carries it.
+    public var amountRefunded: Money?
 
-    public init(id: String, kind: Kind, transactionId: String?, occurredAt: Date) {
+    public init(id: String, kind: Kind, transactionId: String?, occurredAt: Date, reference: String? = nil, amountRefunded: Money? = nil) {
         self.id = id
         self.kind = kind
         self.transactionId = transactionId
         self.occurredAt = occurredAt
+        self.reference = reference
+        self.amountRefunded = amountRefunded
     }
 }
 

@@ -24,6 +24,8 @@ public enum SitePath {
     public static let paymentMethods = "/payment-methods"
     public static let pay = "/pay"
     public static let payments = "/payments"
+    /// Gateways post signed events to `/webhooks/{gateway name}`.
+    public static let webhooks = "/webhooks"
 
     public static func passwordReset(_ token: String) -> String { "\(passwordResetPrefix)/\(token)" }
     public static func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
@@ -34,6 +36,7 @@ public enum SitePath {
     public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }
     public static func payInvoice(_ id: String) -> String { "\(pay)?invoice=\(id)" }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
+    public static func webhook(_ gatewayName: String) -> String { "\(webhooks)/\(gatewayName)" }
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }
     public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }

@@ -64,6 +64,8 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     // the benchmark's baseline) does no session work. Middleware added below applies to the routes
     // after it and to unmatched paths.
     HealthController(database: services.database).register(on: router)
+    // Likewise webhooks: a gateway has no session or CSRF token; its signature is checked instead.
+    WebhooksController(webhooks: services.webhooks).register(on: router)
     router.addMiddleware {
         StaticFilesMiddleware(directory: settings.publicDirectory, logger: logger)
         SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)

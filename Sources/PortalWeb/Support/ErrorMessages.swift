@@ -86,6 +86,43 @@ enum ErrorMessages {
         }
     }
 
+    static func refund(_ error: RefundError) -> String {
+        switch error {
+        case .notConfigured: "Card payments are not set up for this portal, so nothing can be refunded through it."
+        case .notFound: "That payment could not be found."
+        case .notRefundable(let status): "This payment is \(statusWords(status)), so it cannot be refunded."
+        case .notVoidable(let status):
+            "Only a payment that succeeded and has no refunds can be voided; this one is \(statusWords(status)). Refund it instead."
+        case .amountTooLarge(let left): "That is more than is left to refund. Enter \(left.formatted) or less."
+        case .invalidAmount: "Enter the amount to refund as a number in the payment's currency, like 25.00."
+        case .reasonRequired: "Say why the money is being returned; the reason is kept in the audit trail."
+        case .formExpired: "This form has expired. Nothing was refunded. Load the payment again and repeat the refund."
+        case .notAtGateway: "This payment was not taken through the portal's card gateway. Return the money where it was paid."
+        case .gateway(let message): "The gateway did not make the refund: \(message)"
+        }
+    }
+
+    private static func statusWords(_ status: PaymentStatus) -> String {
+        switch status {
+        case .pending: "still processing"
+        case .succeeded: "paid"
+        case .failed: "failed"
+        case .refunded: "already fully refunded"
+        case .partiallyRefunded: "partly refunded"
+        case .voided: "voided"
+        }
+    }
+
+    /// Read by the gateway's delivery log and by whoever sets up the webhook, not by customers.
+    static func webhook(_ error: WebhookError) -> String {
+        switch error {
+        case .unknownGateway: "No gateway of that name is configured here."
+        case .invalidSignature: "The signature does not match the body. Check the webhook signing secret."
+        case .stale: "The signature's timestamp is too old or too far ahead. Check the sender's clock; old events are not accepted."
+        case .malformed: "The body is not an event this gateway sends."
+        }
+    }
+
     /// A declined or failed charge in plain words, with what to do next.
     static func decline(code: String?, gatewayMessage: String?) -> (what: String, next: String) {
         switch code ?? "" {
