@@ -5,9 +5,12 @@ import Testing
 /// Every route, as each kind of visitor: anonymous, half signed in, and signed in.
 @Suite struct RoutesTests {
     static let customerPages = ["/", "/account", "/invoices", "/invoices.csv", "/invoices/inv_AAAAAAAAAAAAAAAAAAAAAA",
-                                "/invoices/inv_AAAAAAAAAAAAAAAAAAAAAA.pdf"]
+                                "/invoices/inv_AAAAAAAAAAAAAAAAAAAAAA.pdf", "/pay?invoice=inv_AAAAAAAAAAAAAAAAAAAAAA", "/payments",
+                                "/payments/pay_AAAAAAAAAAAAAAAAAAAAAA", "/autopay", "/payment-methods"]
     static let customerActions = ["/account/password", "/account/recovery-codes", "/account/mfa/reset", "/account/sessions/revoke",
-                                  "/account/sessions/revoke-others", "/account/switch"]
+                                  "/account/sessions/revoke-others", "/account/switch", "/pay/review", "/pay",
+                                  "/payments/pay_AAAAAAAAAAAAAAAAAAAAAA/authenticated", "/autopay", "/autopay/pause", "/autopay/resume",
+                                  "/autopay/cancel", "/autopay/plans", "/autopay/plans/plan_AAAAAAAAAAAAAAAAAAAAAA/cancel"]
 
     @Test func publicPagesAnswerAnonymousVisitors() async throws {
         try await withPortal { portal, client in
@@ -83,6 +86,10 @@ import Testing
             #expect(try await browser.get("/invoices.csv").status == .ok)
             // Someone else's (here: no one's) invoice is simply not there.
             #expect(try await browser.get("/invoices/inv_AAAAAAAAAAAAAAAAAAAAAA").status == .notFound)
+            #expect(try await browser.get("/payments").status == .ok)
+            #expect(try await browser.get("/autopay").status == .ok)
+            #expect(try await browser.get("/payments/pay_AAAAAAAAAAAAAAAAAAAAAA").status == .notFound)
+            #expect(try await browser.get("/pay?invoice=inv_AAAAAAAAAAAAAAAAAAAAAA").status == .notFound)
             #expect(try await browser.submit("/", to: "/account/switch", ["account": orsted.id]).status == .seeOther)
             #expect(try await browser.submit("/account", to: "/account/recovery-codes", ["password": alice.password]).status == .ok)
             #expect(try await browser.submit("/account", to: "/account/sessions/revoke", ["session": otherId]).status == .seeOther)

@@ -24,6 +24,8 @@ public enum SitePath {
     public static let paymentMethods = "/payment-methods"
     public static let pay = "/pay"
     public static let payments = "/payments"
+    public static let autopay = "/autopay"
+    public static let plans = "/autopay/plans"
     /// Gateways post signed events to `/webhooks/{gateway name}`.
     public static let webhooks = "/webhooks"
 
@@ -32,6 +34,7 @@ public enum SitePath {
     public static func invoice(_ id: String) -> String { "\(invoices)/\(id)" }
     public static func paymentMethodDefault(_ id: String) -> String { "\(paymentMethods)/\(id)/default" }
     public static func paymentMethodRemove(_ id: String) -> String { "\(paymentMethods)/\(id)/remove" }
+    public static func planCancel(_ id: String) -> String { "\(plans)/\(id)/cancel" }
     public static func payment(_ id: String) -> String { "\(payments)/\(id)" }
     public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }
     public static func payInvoice(_ id: String) -> String { "\(pay)?invoice=\(id)" }

@@ -84,5 +84,6 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     AccountController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
     PaymentMethodsController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
     PaymentsController(services: services, renderer: renderer).register(on: customer)
+    AutopayController(services: services, renderer: renderer, cookies: cookies).register(on: customer)
     return router
 }

@@ -144,4 +144,20 @@ enum ErrorMessages {
             (gatewayMessage.map { "The payment was declined: \($0)" } ?? "The payment was declined.", "Contact your bank, or use another card.")
         }
     }
+
+    static func recurring(_ error: RecurringError) -> String {
+        switch error {
+        case .notFound: "There is nothing to change: autopay or that plan is not set up."
+        case .methodNotFound: "Choose one of your saved cards. Add a card under Payment methods first if you have none."
+        case .methodExpired: "That card has expired. Choose another card or add a new one."
+        case .invalidDays: "Choose between 1 and 30 days before the due date."
+        case .invalidAmount: "Enter the instalment amount as a number, like 50.00."
+        case .belowMinimum(let minimum): "Each instalment must be at least \(minimum.formatted)."
+        case .aboveBalance(let balance): "That is more than the \(balance.formatted) owed. Enter \(balance.formatted) or less, or pay it in one go."
+        case .nothingOwed: "Nothing is owed in that currency, so there is nothing for a plan to pay."
+        case .invalidDates: "Choose a start date from today to a year ahead, and an end date after it (or none)."
+        case .consentRequired: "Tick the box to agree to the automatic charges; nothing was set up."
+        case .notActive: "That change doesn't apply now: check the current status."
+        }
+    }
 }

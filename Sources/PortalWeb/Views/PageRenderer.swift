@@ -94,6 +94,12 @@ enum FlashMessage: String, Sendable {
     case cardSaved = "card-saved"
     case cardRemoved = "card-removed"
     case defaultCardChanged = "default-card"
+    case autopayOn = "autopay-on"
+    case autopayPaused = "autopay-paused"
+    case autopayResumed = "autopay-resumed"
+    case autopayCancelled = "autopay-cancelled"
+    case planCreated = "plan-created"
+    case planCancelled = "plan-cancelled"
 
     var text: String {
         switch self {
@@ -109,6 +115,12 @@ enum FlashMessage: String, Sendable {
         case .cardSaved: "Your card was saved."
         case .cardRemoved: "The card was removed."
         case .defaultCardChanged: "Your default card was changed."
+        case .autopayOn: "Autopay is on. We emailed you what you agreed to."
+        case .autopayPaused: "Autopay is paused. Nothing will be charged until you resume it."
+        case .autopayResumed: "Autopay is back on."
+        case .autopayCancelled: "Autopay is off."
+        case .planCreated: "Your payment plan is set up. We emailed you what you agreed to."
+        case .planCancelled: "The payment plan was cancelled. No further instalments will be charged."
         }
     }
 }
