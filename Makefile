@@ -1,5 +1,5 @@
 # Daily loop. The README's two set-up commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: build test demo bench bench-small migrate-status
+.PHONY: build test demo bench bench-small bench-autopay migrate-status
 
 build:
 	swift build
@@ -17,6 +17,10 @@ bench:
 # The same on a small data set, for a quick look.
 bench-small:
 	python3 scripts/bench.py --accounts 1000 --invoices 10000 --lines 50000 --duration 5
+
+# Only the worker draining 10,000 due autopay charges against the sandbox gateway.
+bench-autopay:
+	python3 scripts/bench.py --only autopay
 
 migrate-status:
 	swift run portal migrate --status

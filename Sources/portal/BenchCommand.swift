@@ -5,7 +5,7 @@ import PortalCore
 /// Tools for `make bench`: build the large data set, and time PDF rendering in-process.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark helpers (used by `make bench`).",
-                                                    subcommands: [Seed.self, PDF.self])
+                                                    subcommands: [Seed.self, PDF.self, BenchAutopay.self])
 
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a benchmark database: accounts, invoices, lines and a signed-in-able user.")

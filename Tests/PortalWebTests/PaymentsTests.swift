@@ -205,6 +205,27 @@ import Testing
         }
     }
 
+    @Test func anAbandonedBankConfirmationIsClosedAfterADay() async throws {
+        try await withAlice(card: "4000002500003155") { setup, _, _ in
+            let id = try await invoice(setup, "INV-AB", dueIn: 3, amount: 1_500)
+            let form = try await setup.browser.get("/pay?invoice=\(id)")
+            let posted = try await setup.browser.post("/pay", ["request_key": try #require(form.hiddenField("request_key")), "invoice": id,
+                                                               "method": try await savedCard(setup)])
+            let paymentId = String(try #require(posted.location).dropFirst("/payments/".count))
+            let payments = setup.portal.services.payments
+            try await payments.reconcile(paymentId: paymentId)
+            #expect(try await payments.payment(setup.scope, id: paymentId).requiresAction, "still waiting for the customer on day one")
+            setup.portal.clock.advance(by: 86_401)
+            try await payments.reconcile(paymentId: paymentId)
+            #expect(try await payments.payment(setup.scope, id: paymentId).status == .failed)
+            // A day later the session has long expired: sign in again to look.
+            let browser = try await setup.portal.signedIn(setup.browser.client, setup.alice)
+            let page = try await browser.follow(posted)
+            #expect(page.contains("confirmation of this payment was not completed") && page.contains("Try again"))
+            #expect(try await status(setup, id) == ("open", 1_500))
+        }
+    }
+
     @Test func anotherCustomersPaymentIsNotFound() async throws {
         try await withAlice { setup, _, _ in
             let id = try await invoice(setup, "INV-X", dueIn: 3, amount: 1_000)

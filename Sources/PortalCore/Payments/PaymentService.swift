@@ -259,10 +259,20 @@ public struct PaymentService: Sendable {
         case .declined, .voided:
             try await record(paymentId, .failed(code: found.declineCode ?? "card_declined", message: "The card was declined.",
                                                 retryable: found.declineCode.map(Self.softDeclines.contains) ?? true))
-        case .requiresAction, .processing:
+        case .requiresAction:
+            // A bank confirmation the customer walked away from: after a day the attempt is closed,
+            // so the invoice can be paid again and the reconciler stops asking.
+            let created = try await db.read { db in try Int64.fetchOne(db, sql: "SELECT created_at FROM payments WHERE id = ?", arguments: [paymentId]) }
+            if let created, clock.nowSeconds() - created > Self.abandonedAuthenticationSeconds {
+                try await record(paymentId, .failed(code: "authentication_required", message: "The bank's confirmation was not completed.",
+                                                    retryable: true))
+            }
+        case .processing:
             break
         }
     }
+
+    static let abandonedAuthenticationSeconds: Int64 = 86_400
 
     /// Payments that have waited longer than the policy allows for a final answer.
     public func unsettled(olderThan seconds: Int64? = nil, limit: Int = 100) async throws -> [String] {

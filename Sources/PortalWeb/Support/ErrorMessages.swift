@@ -132,6 +132,8 @@ enum ErrorMessages {
             ("Your card has expired.", "Use another card, or add your new card under Payment methods.")
         case "incorrect_cvc", "incorrect_number", "invalid_expiry_month", "invalid_expiry_year", "incorrect_zip", "invalid_card":
             ("The card details were not accepted.", "Check the card details with your bank, or use another card.")
+        case "authentication_required":
+            ("Your bank's confirmation of this payment was not completed. Nothing was charged.", "Please try again and confirm with your bank when asked.")
         case "duplicate_transaction":
             ("Your bank saw this as a duplicate of a recent payment.", "Check your payment history before paying again.")
         case "processing_error", "not_received", "try_again_later":
