@@ -125,7 +125,10 @@ def main():
     if args.only != "pages":
         autopay_line = autopay(args)
     if args.only == "autopay":
-        print(autopay_line)
+        seconds = float(re.search(r"seconds=([\d.]+)", autopay_line).group(1))
+        duplicates = int(re.search(r"duplicates=(\d+)", autopay_line).group(1))
+        print(f"{'met ' if seconds < 60 else 'MISSED'}  10,000 autopay charges drained in < 60 s")
+        print(f"{'met ' if duplicates == 0 else 'MISSED'}  no duplicate charges")
         return
     marker = os.path.join(BENCH, "seeded.json")
     wanted = {"accounts": args.accounts, "invoices": args.invoices, "lines": args.lines}
