@@ -25,6 +25,7 @@ public struct PortalServices: Sendable {
     public let gatewaySettings: GatewaySettingsService
     public let gateway: (any PaymentGateway)?
     public let payments: PaymentService
+    public let impersonation: ImpersonationService
     public let autopay: AutopayService
     public let plans: PaymentPlanService
     public let scheduledCharges: ScheduledChargeRunner
@@ -48,6 +49,7 @@ public struct PortalServices: Sendable {
         public var billingAddress: String?
         public var paymentPolicy: PaymentPolicy
         public var recurringPolicy: RecurringPolicy
+        public var impersonationPolicy = ImpersonationPolicy()
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 
@@ -108,6 +110,7 @@ public struct PortalServices: Sendable {
         refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
         webhooks = WebhookProcessor(db: db, gateway: d.gateway, settlement: settlement, refunds: refunds, outbox: outbox, clock: d.clock,
                                     billingAddress: d.billingAddress, logger: d.logger)
+        impersonation = ImpersonationService(db: db, clock: d.clock, policy: d.impersonationPolicy)
         autopay = AutopayService(db: db, outbox: outbox, clock: d.clock)
         plans = PaymentPlanService(db: db, outbox: outbox, clock: d.clock, policy: d.paymentPolicy)
         scheduledCharges = ScheduledChargeRunner(db: db, payments: payments, outbox: outbox, links: d.links, clock: d.clock,

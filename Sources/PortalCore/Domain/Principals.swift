@@ -35,6 +35,12 @@ public enum StaffRole: String, Sendable, Codable, CaseIterable {
     case support
     case finance
     case admin
+
+    /// Roles build on each other: finance can do what support can, admin what finance can.
+    public func includes(_ needed: StaffRole) -> Bool {
+        let order: [StaffRole] = [.support, .finance, .admin]
+        return order.firstIndex(of: self)! >= order.firstIndex(of: needed)!
+    }
 }
 
 /// The sign-in view of a user, customer or staff.

@@ -48,4 +48,7 @@ public struct UserStore: Sendable {
         return (user, accounts)
     }
 
+    static func staff(id: String, _ db: Database) throws -> StaffUser? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM staff_users WHERE id = ?"), arguments: [id]).map(StaffUser.init(row:))
+    }
 }

@@ -36,6 +36,10 @@ public struct SessionService: Sendable {
     public struct Lookup: Sendable {
         public var session: SessionRecord
         public var customer: (user: CustomerUser, accounts: [Account])?
+        /// For a staff session: the staff member, and whom they are viewing as, if anyone.
+        public var staff: StaffUser?
+        public var impersonation: Impersonation?
+        public var impersonated: (user: CustomerUser, accounts: [Account])?
     }
 
     public func lookup(token: String) async throws -> Lookup? {
@@ -46,7 +50,13 @@ public struct SessionService: Sendable {
             guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id_hash = ?"), arguments: [hash])
                 .map(SessionRecord.init(row:)) else { return .some(nil) }
             if record.expiresAt <= now || record.lastSeenAt + idle <= now { return nil }  // expired: delete below
-            guard record.principal.kind == .customer, record.stage == .complete else { return Lookup(session: record, customer: nil) }
+            guard record.stage == .complete else { return Lookup(session: record, customer: nil) }
+            if record.principal.kind == .staff {
+                // Staff sessions carry any impersonation; reading it here keeps one reader hop per request.
+                let impersonation = try ImpersonationService.live(staffSessionHash: record.idHash, db)
+                return Lookup(session: record, customer: nil, staff: try UserStore.staff(id: record.principal.id, db), impersonation: impersonation,
+                              impersonated: try impersonation.flatMap { try UserStore.customerWithAccounts(id: $0.customerUserId, db) })
+            }
             return Lookup(session: record, customer: try UserStore.customerWithAccounts(id: record.principal.id, db))
         }
         guard let found else {

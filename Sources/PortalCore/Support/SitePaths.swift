@@ -25,6 +25,13 @@ public enum SitePath {
     public static let pay = "/pay"
     public static let payments = "/payments"
     public static let autopay = "/autopay"
+    public static let staff = "/staff"
+    public static let staffLogin = "/staff/login"
+    public static let staffLoginMFA = "/staff/login/mfa"
+    public static let staffMFASetup = "/staff/mfa/setup"
+    public static let staffLogout = "/staff/logout"
+    public static let staffImpersonationStop = "/staff/impersonation/stop"
+    public static let staffAudit = "/staff/audit"
     public static let plans = "/autopay/plans"
     /// Gateways post signed events to `/webhooks/{gateway name}`.
     public static let webhooks = "/webhooks"
@@ -34,6 +41,8 @@ public enum SitePath {
     public static func invoice(_ id: String) -> String { "\(invoices)/\(id)" }
     public static func paymentMethodDefault(_ id: String) -> String { "\(paymentMethods)/\(id)/default" }
     public static func paymentMethodRemove(_ id: String) -> String { "\(paymentMethods)/\(id)/remove" }
+    public static func staffCustomer(_ id: String) -> String { "\(staff)/customers/\(id)" }
+    public static func staffImpersonate(_ id: String) -> String { "\(staff)/customers/\(id)/impersonate" }
     public static func planCancel(_ id: String) -> String { "\(plans)/\(id)/cancel" }
     public static func payment(_ id: String) -> String { "\(payments)/\(id)" }
     public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }

@@ -76,9 +76,22 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     InvitationController(services: services, renderer: renderer, cookies: cookies).register(on: router)
     PasswordResetController(services: services, renderer: renderer, cookies: cookies).register(on: router)
 
+    AuthController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
+    MFASetupController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
+
+    let staff = router.group()
+        .add(middleware: RequireStaffMiddleware())
+        .group(context: StaffRequestContext.self)
+    let staffConsole = StaffConsoleController(services: services, renderer: renderer)
+    staffConsole.register(on: staff)
+    ImpersonationController(services: services, cookies: cookies) { context, id, message in
+        try await staffConsole.renderCustomer(context, id: id, error: message)
+    }.register(on: staff)
+
     let customer = router.group()
-        .add(middleware: RequireCustomerMiddleware())
+        .add(middleware: RequireCustomerMiddleware(impersonation: services.impersonation, cookies: cookies))
         .group(context: CustomerRequestContext.self)
+        .add(middleware: ImpersonationGuardMiddleware())
     DashboardController(services: services, renderer: renderer).register(on: customer)
     InvoicesController(services: services, renderer: renderer, pdf: pdf, pdfPool: pdfPool, links: services.links).register(on: customer)
     AccountController(services: services, renderer: renderer, cookies: cookies).register(on: customer)

@@ -23,6 +23,11 @@ public struct PortalRequestContext: RequestContext, RemoteAddressRequestContext 
     var customer: CustomerIdentity?
     /// The customer and accounts read with the session, for `RequireCustomerMiddleware`.
     var loadedCustomer: (user: CustomerUser, accounts: [Account])?
+    /// The staff session (its own cookie), the staff member, and whom they are viewing as.
+    public var staffSession: SessionRecord?
+    var staff: StaffUser?
+    var impersonation: Impersonation?
+    var impersonated: (user: CustomerUser, accounts: [Account])?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -55,11 +60,17 @@ public struct CustomerRequestContext: ChildRequestContext {
     public let client: ClientInfo
     let flash: FlashMessage?
 
+    /// Set while a staff member views the portal as this customer; `session` is then theirs.
+    public let impersonation: Impersonation?
+
     public init(context: PortalRequestContext) throws {
-        guard let session = context.session, session.stage == .complete, session.principal.kind == .customer,
-              let identity = context.customer else {
+        let viewing = context.impersonation.flatMap { context.customer != nil ? $0 : nil }
+        guard let identity = context.customer,
+              let session = viewing != nil ? context.staffSession : context.session, session.stage == .complete,
+              viewing != nil || session.principal.kind == .customer else {
             throw HTTPError(.unauthorized)
         }
+        self.impersonation = viewing
         self.coreContext = context.coreContext
         self.session = session
         self.identity = identity
@@ -71,9 +82,11 @@ public struct CustomerRequestContext: ChildRequestContext {
 
     public var maxUploadSize: Int { 64 * 1024 }
 
-    /// The signed-in customer as the author of a change, for its audit event.
+    /// The signed-in customer as the author of a change, for its audit event; while a staff member
+    /// views as them, the event carries both identities.
     var actor: AuditEvent {
-        AuditEvent(action: "", actorKind: .customer, actorId: identity.user.id, actorLabel: identity.user.email,
-                   subject: .customer(identity.user.id), clientAddress: client.address)
+        AuditEvent(action: "", actorKind: .customer, actorId: identity.user.id,
+                   actorLabel: impersonation.map { "\($0.staff.email) as \(identity.user.email)" } ?? identity.user.email,
+                   impersonatorId: impersonation?.staff.id, subject: .customer(identity.user.id), clientAddress: client.address)
     }
 }

@@ -91,8 +91,12 @@ struct AccountController {
     }
 
     private func render(_ context: CustomerRequestContext, _ extra: [String: Any], status: HTTPResponse.Status) async throws -> Response {
-        let mfa = try await services.mfa.status(context.session.principal)
-        let sessions = try await services.accountSecurity.sessions(of: context.session)
+        let customer = PrincipalRef.customer(context.identity.user.id)
+        let mfa = try await services.mfa.status(customer)
+        // Staff viewing as the customer see the customer's sessions, never their own.
+        let sessions = context.impersonation == nil
+            ? try await services.accountSecurity.sessions(of: context.session) : try await services.sessions.list(for: customer)
+        let activity = try await services.audit.events(about: customer, limit: 20)
         var values: [String: Any] = [
             "recoveryCodesRemaining": mfa.recoveryCodesRemaining,
             "recoveryCodesLow": mfa.recoveryCodesRemaining < 3,
@@ -104,9 +108,30 @@ struct AccountController {
                 ]
             },
             "hasOtherSessions": sessions.contains { $0.publicId != context.session.publicId },
+            "activity": activity.map { event -> [String: Any] in
+                ["date": PageContext.date(event.occurredAt), "what": Self.activityLabel(event), "address": event.clientAddress]
+            },
+            "hasActivity": !activity.isEmpty,
         ]
         values.merge(extra) { _, new in new }
         return renderer.render("account", PageContext.customer(context, title: "Your account", values), status: status)
+    }
+
+    /// What the customer sees of their own audit trail: plain words, and support's visits named as such.
+    static func activityLabel(_ event: AuditEvent) -> String {
+        let base: String = switch event.action {
+        case "impersonation.start": "Support started viewing your account (\(event.details["category"]?.replacingOccurrences(of: "_", with: " ") ?? "support"))"
+        case "impersonation.stop", "impersonation.expire": "Support stopped viewing your account"
+        case "sign_in.success": "Signed in"
+        case "sign_in.password", "sign_in.mfa": event.outcome == .failure ? "Failed sign-in attempt" : "Sign-in step passed"
+        case "password.change": "Password changed"
+        case "mfa.reset": "Two-step sign-in reset"
+        case "mfa.enrolled": "Two-step sign-in set up"
+        case "mfa.recovery_codes": "New recovery codes made"
+        case "session.revoke", "session.revoke_others": "Signed out other sessions"
+        default: event.action.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: ": ")
+        }
+        return event.impersonatorId != nil && !event.action.hasPrefix("impersonation.") ? base + " — by support, viewing as you" : base
     }
 
     private func flashRedirect(_ path: String, _ flash: FlashMessage) -> Response {

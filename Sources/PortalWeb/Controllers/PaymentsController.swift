@@ -71,7 +71,8 @@ struct PaymentsController {
                 : .saved(entered.method)
             let payment = try await services.payments.pay(scope, .init(
                 requestKey: entered.requestKey, invoiceIds: entered.invoiceIds, amount: try Self.amount(entered.amount, draft: draft),
-                method: method, actor: context.actor, accountName: account.name, email: context.identity.user.email))
+                method: method, source: context.impersonation == nil ? .portal : .staffAssisted, actor: context.actor,
+                accountName: account.name, email: context.identity.user.email))
             return .redirect(to: SitePath.payment(payment.id), type: .normal)
         } catch PaymentError.notFound {
             // A repeat of a form whose invoices are now paid still lands on the payment it made.

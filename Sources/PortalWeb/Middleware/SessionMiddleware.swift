@@ -6,7 +6,18 @@ struct SessionCookies: Sendable {
     static let session = "portal_session"
     static let preSession = "portal_pre"
     static let flash = "portal_flash"
+    /// Staff sessions have their own cookie, so a console session and an impersonation live beside
+    /// whatever customer session the same browser may hold.
+    static let staffSession = "portal_staff"
     let secure: Bool
+
+    func staffSession(_ token: String) -> Cookie {
+        Cookie(name: Self.staffSession, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    func clearStaffSession() -> Cookie {
+        Cookie(name: Self.staffSession, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
 
     func session(_ token: String) -> Cookie {
         Cookie(name: Self.session, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
@@ -54,7 +65,20 @@ struct SessionMiddleware: RouterMiddleware {
                 context.sessionEnded = true
             }
         }
-        if context.session == nil {
+        var clearStaff = false
+        if let token = request.cookies[SessionCookies.staffSession]?.value, !token.isEmpty {
+            if let found = try await sessions.lookup(token: token), found.session.principal.kind == .staff {
+                try await sessions.touch(found.session)
+                context.staffSession = found.session
+                context.staff = found.staff
+                context.impersonation = found.impersonation
+                context.impersonated = found.impersonated
+                if context.session == nil { context.csrfBinding = "staff:" + token }
+            } else {
+                clearStaff = true
+            }
+        }
+        if context.session == nil && context.staffSession == nil {
             var pre = request.cookies[SessionCookies.preSession]?.value ?? ""
             if pre.count < 32 {
                 pre = SecretToken.generate()
@@ -69,6 +93,9 @@ struct SessionMiddleware: RouterMiddleware {
         }
         var response = try await next(request, context)
         if clearStale && response.headers[.setCookie] == nil { response.setCookie(cookies.clearSession()) }
+        if clearStaff && !response.headers[values: .setCookie].contains(where: { $0.hasPrefix(SessionCookies.staffSession + "=") }) {
+            response.setCookie(cookies.clearStaffSession())
+        }
         for cookie in context.cookiesToSet { response.setCookie(cookie) }
         return response
     }

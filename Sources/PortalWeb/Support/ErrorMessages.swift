@@ -162,4 +162,16 @@ enum ErrorMessages {
         case .notActive: "That change doesn't apply now: check the current status."
         }
     }
+
+    static func impersonation(_ error: ImpersonationError) -> String {
+        switch error {
+        case .reasonRequired: "Give the reason for viewing as this customer; it is recorded in the audit trail."
+        case .unknownCategory: "Choose a reason category."
+        case .customerNotFound: "That customer could not be found."
+        case .customerNotActive: "This customer's sign-in is not active (invited or locked), so you can't view as them."
+        case .targetIsStaff: "This sign-in belongs to a staff member; staff accounts can never be viewed as."
+        case .alreadyImpersonating: "You are already viewing as a customer. Stop that first."
+        case .notSignedIn: "Your staff sign-in has ended. Sign in again."
+        }
+    }
 }

@@ -19,6 +19,13 @@ enum PageContext {
             "multipleAccounts": identity.accounts.count > 1,
         ]
         if let flash = context.flash { values["flash"] = flash.text }
+        if let viewing = context.impersonation {
+            values["impersonation"] = [
+                "customer": identity.user.name.isEmpty ? identity.user.email : "\(identity.user.name) (\(identity.user.email))",
+                "staff": viewing.staff.email, "endsAt": date(viewing.expiresAt), "stopAction": SitePath.staffImpersonationStop,
+                "canPay": viewing.staff.role.includes(.finance),
+            ]
+        }
         return ViewValues.compact(values.merging(extra) { _, new in new })
     }
 

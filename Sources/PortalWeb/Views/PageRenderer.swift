@@ -100,6 +100,8 @@ enum FlashMessage: String, Sendable {
     case autopayCancelled = "autopay-cancelled"
     case planCreated = "plan-created"
     case planCancelled = "plan-cancelled"
+    case impersonationExpired = "impersonation-expired"
+    case impersonationStopped = "impersonation-stopped"
 
     var text: String {
         switch self {
@@ -121,6 +123,8 @@ enum FlashMessage: String, Sendable {
         case .autopayCancelled: "Autopay is off."
         case .planCreated: "Your payment plan is set up. We emailed you what you agreed to."
         case .planCancelled: "The payment plan was cancelled. No further instalments will be charged."
+        case .impersonationExpired: "The time limit for viewing as the customer ran out, so you are back in the console."
+        case .impersonationStopped: "You stopped viewing as the customer."
         }
     }
 }
