@@ -96,6 +96,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("billing-email"), help: "The business's billing inbox, told when a customer removes a card. Env: PORTAL_BILLING_EMAIL")
     var billingEmail: String?
 
+    @Option(name: .customLong("impersonation-minutes"), help: "How long staff may view as a customer before they are returned to the console. Env: PORTAL_IMPERSONATION_MINUTES. Default: 30")
+    var impersonationMinutes: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
     var logLevel: String?
 
@@ -110,6 +113,7 @@ struct ConfigOptions: ParsableArguments {
             ("portal.pdf.font", pdfFont), ("portal.gateway", gateway), ("portal.sandbox.url", sandboxURL),
             ("portal.sandbox.secret.key", sandboxSecretKey), ("portal.sandbox.public.key", sandboxPublicKey),
             ("portal.sandbox.webhook.secret", sandboxWebhookSecret), ("portal.billing.email", billingEmail),
+            ("portal.impersonation.minutes", impersonationMinutes),
             ("portal.stripe.secret.key", stripeSecretKey), ("portal.stripe.publishable.key", stripePublishableKey),
             ("portal.stripe.webhook.secret", stripeWebhookSecret), ("portal.stripe.api.base", stripeAPIBase), ("portal.stripe.js.url", stripeJSURL),
             ("portal.authorizenet.api.login.id", authorizeNetAPILoginID), ("portal.authorizenet.transaction.key", authorizeNetTransactionKey),
@@ -188,6 +192,12 @@ struct ConfigOptions: ParsableArguments {
             smtpURL: smtpURL, mailFrom: mailFrom, resourcesDirectory: resources)
         configuration.documents = documents
         configuration.gateway = try Self.gateway(config, defaultGateway: defaultGateway)
+        if let minutes = config.string(forKey: "portal.impersonation.minutes") {
+            guard let value = Int64(minutes), (1...240).contains(value) else {
+                throw ConfigurationError("PORTAL_IMPERSONATION_MINUTES", "must be a whole number of minutes from 1 to 240")
+            }
+            configuration.impersonation.timeLimitSeconds = value * 60
+        }
         if let billing = config.string(forKey: "portal.billing.email"), !billing.isEmpty {
             guard InvitationService.isPlausibleEmail(normalizeEmail(billing)) else {
                 throw ConfigurationError("PORTAL_BILLING_EMAIL", "must be an email address")

@@ -33,11 +33,13 @@ struct Runtime {
             let stored = try await GatewaySettingsService(db: database, secretBox: secrets, clock: .system).active()
             gatewayConfiguration = stored.flatMap(GatewayConfiguration.init(stored:)) ?? .none
         }
-        let services = try await PortalServices(.init(
+        var dependencies = PortalServices.Dependencies(
             database: database, clock: .system, secrets: secrets, hasher: hasher, mailTemplates: templates,
             links: LinkBuilder(publicURL: configuration.publicURL), gateway: Self.gateway(gatewayConfiguration),
             billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring,
-            logger: logger))
+            logger: logger)
+        dependencies.impersonationPolicy = configuration.impersonation
+        let services = try await PortalServices(dependencies)
         return Runtime(configuration: configuration, services: services, logger: logger)
     }
 

@@ -53,7 +53,9 @@ def test_serve_stops_with_one_line_naming_a_missing_setting(workdir, missing):
     ("PORTAL_BIND", "localhost"), ("PORTAL_BIND", "127.0.0.1:99999"), ("PORTAL_PUBLIC_URL", "pay.example.com"),
     ("PORTAL_SMTP_URL", "mailto:x"), ("PORTAL_MAIL_FROM", "not-an-address"), ("PORTAL_KEY_FILE", "/nonexistent/key"),
     ("PORTAL_LOG_LEVEL", "loud"), ("PORTAL_PDF_FONT", "/nonexistent.ttf"), ("PORTAL_GATEWAY", "paypal"),
-    ("PORTAL_BILLING_EMAIL", "nobody"),
+    ("PORTAL_BILLING_EMAIL", "nobody"), ("PORTAL_IMPERSONATION_MINUTES", "0"), ("PORTAL_MIN_PARTIAL_PAYMENT", "-5"),
+    ("PORTAL_ALLOW_OVERPAYMENT", "maybe"), ("PORTAL_RECONCILE_AFTER", "soon"), ("PORTAL_RETRY_DAYS", "1,x"),
+    ("PORTAL_REMINDER_DAYS_BEFORE", "400"), ("PORTAL_REMINDER_DAYS_AFTER", "-1"),
 ])
 def test_serve_stops_with_one_line_naming_an_invalid_setting(workdir, setting, value):
     assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
@@ -67,6 +69,12 @@ def test_options_override_the_environment(workdir):
     assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
     result = portal(["serve", "--bind", "nonsense"], workdir, settings(workdir, PORTAL_BIND="127.0.0.1:0"))
     assert result.returncode == 78 and "PORTAL_BIND" in result.stderr
+
+
+def test_payment_options_override_the_environment(workdir):
+    assert portal(["key", "generate", "--out", str(workdir / "data.key")], workdir).returncode == 0
+    result = portal(["serve", "--retry-days", "two"], workdir, settings(workdir, PORTAL_RETRY_DAYS="1,2"))
+    assert result.returncode == 78 and "PORTAL_RETRY_DAYS" in result.stderr
 
 
 def test_every_subcommand_has_help(workdir):

@@ -45,6 +45,7 @@ public struct PortalConfiguration: Sendable {
     public var billingEmail: String?
     public var payments = PaymentPolicy()
     public var recurring = RecurringPolicy()
+    public var impersonation = ImpersonationPolicy()
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {
