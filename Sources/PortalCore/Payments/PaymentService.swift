@@ -128,6 +128,14 @@ public struct PaymentService: Sendable {
         }
     }
 
+    /// Any payment, for the staff console (whose routes are behind staff sign-in and roles).
+    public func paymentForStaff(id: String) async throws -> Payment {
+        try await db.read { db in
+            guard let payment = try PaymentRows.payment(db, id: id) else { throw PaymentError.notFound }
+            return payment
+        }
+    }
+
     public struct HistoryPage: Sendable {
         public var payments: [Payment]
         public var page: Int

@@ -102,6 +102,7 @@ enum FlashMessage: String, Sendable {
     case planCancelled = "plan-cancelled"
     case impersonationExpired = "impersonation-expired"
     case impersonationStopped = "impersonation-stopped"
+    case refundRecorded = "refund-recorded"
 
     var text: String {
         switch self {
@@ -125,6 +126,7 @@ enum FlashMessage: String, Sendable {
         case .planCancelled: "The payment plan was cancelled. No further instalments will be charged."
         case .impersonationExpired: "The time limit for viewing as the customer ran out, so you are back in the console."
         case .impersonationStopped: "You stopped viewing as the customer."
+        case .refundRecorded: "Done. The payment and its invoices are updated, and the reason is in the audit trail."
         }
     }
 }
