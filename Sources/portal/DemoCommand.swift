@@ -61,7 +61,7 @@ struct Demo: AsyncParsableCommand {
                        TOTP secret for every enrolled demo user: \(DemoSeed.totpSecret)
                        (add it to an authenticator app, or: oathtool --totp -b \(DemoSeed.totpSecret))
             Invited:   carol@example.com — accept at \(seeded.carolInviteLink)
-            Staff:     admin@example.com   password: \(DemoSeed.password)  (staff console arrives with a later release)
+            Staff:     \(configuration.publicURL)/staff/login — admin@example.com   password: \(DemoSeed.password)  (same TOTP secret)
             Gateway:   built-in sandbox at \(sandboxURL) — test card 4242 4242 4242 4242, any future expiry, any CVC
             Mail:      written to \(cwd)/var/mail/*.eml
             Database:  \(configuration.databasePath)
