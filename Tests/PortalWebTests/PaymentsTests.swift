@@ -161,6 +161,23 @@ import Testing
         }
     }
 
+    @Test func aDeclinedNewCardIsNotLeftSavedUnlessTheCustomerKeptIt() async throws {
+        try await withAlice(card: nil) { setup, base, _ in
+            let id = try await invoice(setup, "INV-N", dueIn: 3, amount: 2_500)
+            for keep in ["", "yes"] {
+                let form = try await setup.browser.get("/pay?invoice=\(id)")
+                let declined = try await setup.browser.follow(try await setup.browser.post("/pay", [
+                    "request_key": try #require(form.hiddenField("request_key")), "invoice": id, "method": "new",
+                    "token": try await PaymentMethodsTests.token(base, number: "4000000000000002"), "keep_card": keep,
+                    "billing_name": "Alice", "billing_postcode": "80331"]))
+                #expect(declined.contains("Payment not completed") && declined.contains("Try again"))
+            }
+            // Only the card the customer asked to keep stays; the other went with its declined charge.
+            #expect(try await setup.portal.services.paymentMethods.list(setup.scope).map(\.last4) == ["0002"])
+            #expect(try await status(setup, id) == ("open", 2_500))
+        }
+    }
+
     @Test func aLostAnswerStaysProcessingUntilTheReconcilerSettlesIt() async throws {
         try await withAlice(card: "4000000000000259", timeout: 1) { setup, _, counting in
             let id = try await invoice(setup, "INV-T", dueIn: 3, amount: 9_900)

@@ -128,6 +128,17 @@ def portal(request):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "after_browser_tests: runs after every other test of the session, whatever the file order "
+                   "(for checks of what the browser tests left behind)")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # A stable sort: everything else keeps its order.
+    items.sort(key=lambda item: item.get_closest_marker("after_browser_tests") is not None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

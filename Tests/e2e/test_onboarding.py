@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pyotp
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -60,12 +60,29 @@ def wait_for_heading(driver, text: str, timeout: int = WAIT) -> None:
         raise AssertionError(f"expected a page headed {text!r}; {describe(driver)}") from None
 
 
+def page_replaced(old):
+    """A wait condition: `old`, an element of the page we were on, is gone because another page
+    replaced it. Chromium sometimes answers for a node of a page being replaced with an inspector
+    error ("does not belong to the document") instead of a stale element: that means gone too."""
+    def predicate(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in (error.msg or ""):
+                return True
+            raise
+    return predicate
+
+
 def submit(driver, form_selector: str) -> None:
     """Clicks the form's submit button and waits until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, f"{form_selector} button[type=submit]").click()
     try:
-        WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+        WebDriverWait(driver, WAIT).until(page_replaced(page))
         WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
     except TimeoutException:
         raise AssertionError(f"submitting {form_selector} did not load a new page; {describe(driver)}") from None
@@ -190,7 +207,7 @@ def test_invited_customer_onboards_and_signs_in_again(portal, browser):
 
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "continue").click()
-    WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+    WebDriverWait(driver, WAIT).until(page_replaced(page))
     assert_dashboard(driver, email)
     # Carol was invited to one account: it is named, and there is nothing to switch between.
     assert "Acme Widgets GmbH" in driver.find_element(By.TAG_NAME, "body").text, describe(driver)

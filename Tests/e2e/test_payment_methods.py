@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pyotp
+import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -114,15 +115,18 @@ def test_cards_are_saved_made_default_and_removed_through_hosted_fields(portal, 
     assert len(cards) == 1 and "Visa •••• 4242" in cards[0] and "default" in cards[0], cards
 
 
+@pytest.mark.after_browser_tests
 def test_no_card_number_in_any_database_or_log(portal):
-    """Runs after the browser tests (file order): scans the portal's and the sandbox's database
-    files (with their write-ahead logs) and the server's logs."""
+    """Runs after all the browser tests (see conftest): scans the portal's and the sandbox's database
+    files (with their write-ahead logs) and the server's logs, for the numbers typed here and in
+    the payment tests, and for any card-like number at all."""
+    from test_paying import TYPED_NUMBERS as PAID_WITH_NUMBERS  # here: test_paying imports from this module
     files = [p for p in Path(portal.workdir).rglob("*.sqlite*") if p.is_file()]
     files += [portal.stdout_path, portal.stderr_path]
     assert any(p.suffix == ".sqlite" for p in files), files
     for path in files:
         data = path.read_bytes()
-        for number in TYPED_NUMBERS:
+        for number in TYPED_NUMBERS + PAID_WITH_NUMBERS:
             assert number.encode() not in data, f"{number} found in {path}"
         hits = [m.group(0) for m in LUHN_CANDIDATE.finditer(data) if luhn_ok(m.group(0))]
         assert not hits, f"card-like numbers {hits[:3]} in {path}"

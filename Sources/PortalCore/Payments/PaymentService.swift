@@ -207,6 +207,7 @@ public struct PaymentService: Sendable {
                 idempotencyKey: paymentId, metadata: ["payment": paymentId, "account": scope.accountId]))
         } catch PaymentGatewayError.rejected(let code, let message) {
             try await record(paymentId, .failed(code: code, message: message, retryable: false))
+            await forgetUnkeptCard(submission, methodId: methodId, scope: scope)
             return
         } catch {
             // Whether the charge happened is unknown: leave it pending for the reconciler.
@@ -214,10 +215,18 @@ public struct PaymentService: Sendable {
             return
         }
         try await apply(outcome, to: paymentId)
-        if case .newCard(_, _, _, let keep) = submission.method, !keep, case .approved = outcome {
-            // The card was vaulted only to make this charge; the customer chose not to keep it.
-            try? await methods.remove(scope, methodId: methodId, actor: submission.actor, notify: false)
+        switch outcome {
+        case .approved, .declined: await forgetUnkeptCard(submission, methodId: methodId, scope: scope)
+        // 3-D Secure and an unanswered charge still need the card until they end.
+        case .requiresAction, .unknown: break
         }
+    }
+
+    /// A card typed on the payment page was vaulted only to make this charge: once the charge has
+    /// its answer, paid or declined, it goes unless the customer chose to keep it.
+    private func forgetUnkeptCard(_ submission: Submission, methodId: String, scope: CustomerScope) async {
+        guard case .newCard(_, _, _, let keep) = submission.method, !keep else { return }
+        try? await methods.remove(scope, methodId: methodId, actor: submission.actor, notify: false)
     }
 
     func apply(_ outcome: GatewayChargeOutcome, to paymentId: String) async throws {
