@@ -106,7 +106,7 @@ public struct PortalServices: Sendable {
                                               billingAddress: d.billingAddress)
         let settlement = PaymentSettlement(outbox: outbox, links: d.links)
         payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods, settlement: settlement, clock: d.clock,
-                                  policy: d.paymentPolicy)
+                                  policy: d.paymentPolicy, logger: d.logger)
         refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
         webhooks = WebhookProcessor(db: db, gateway: d.gateway, settlement: settlement, refunds: refunds, outbox: outbox, clock: d.clock,
                                     billingAddress: d.billingAddress, logger: d.logger)

@@ -178,6 +178,29 @@ import Testing
         }
     }
 
+    @Test func anUnkeptCardNeedingTheBankStaysUntilTheChargeEndsThenGoes() async throws {
+        try await withAlice(card: nil) { setup, base, _ in
+            let id = try await invoice(setup, "INV-3K", dueIn: 3, amount: 1_800)
+            let form = try await setup.browser.get("/pay?invoice=\(id)")
+            let posted = try await setup.browser.post("/pay", [
+                "request_key": try #require(form.hiddenField("request_key")), "invoice": id, "method": "new",
+                "token": try await PaymentMethodsTests.token(base, number: "4000002500003155"), "billing_name": "Alice", "billing_postcode": "80331"])
+            let paymentId = String(try #require(posted.location).dropFirst("/payments/".count))
+            #expect(try await setup.portal.services.paymentMethods.list(setup.scope).count == 1, "the bank still needs the card")
+            let payment = try await setup.portal.services.payments.payment(setup.scope, id: paymentId)
+            var request = URLRequest(url: base.appendingPathComponent("v1/charges/\(try #require(payment.transactionId))/confirm"))
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: ["client_secret": try #require(payment.actionClientSecret)])
+            _ = try await URLSession.shared.data(for: request)
+            _ = try await setup.browser.get("/payments/\(paymentId)")
+            try await setup.browser.post("/payments/\(paymentId)/authenticated")
+            #expect(try await status(setup, id) == ("paid", 0))
+            #expect(try await setup.portal.services.paymentMethods.list(setup.scope).isEmpty, "gone once the charge ended")
+            #expect(try await setup.portal.services.payments.forgetUnkeptCards() == 0)
+        }
+    }
+
     @Test func aLostAnswerStaysProcessingUntilTheReconcilerSettlesIt() async throws {
         try await withAlice(card: "4000000000000259", timeout: 1) { setup, _, counting in
             let id = try await invoice(setup, "INV-T", dueIn: 3, amount: 9_900)

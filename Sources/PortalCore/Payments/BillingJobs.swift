@@ -21,6 +21,7 @@ public struct BillingJobs: Sendable {
         public var reconciled = 0
         public var reconcileErrors = 0
         public var reminders = 0
+        public var cardsForgotten = 0
     }
 
     public func runOnce(worker: String, reconcileOlderThan: Int64? = nil) async throws -> Report {
@@ -34,6 +35,7 @@ public struct BillingJobs: Sendable {
             report.charges.skipped = made.skipped
             (report.reconciled, report.reconcileErrors) = try await reconcile(olderThan: reconcileOlderThan)
             try await charges.finishAwaiting()
+            report.cardsForgotten = try await payments.forgetUnkeptCards()
         }
         report.reminders = try await reminders.runOnce()
         return report

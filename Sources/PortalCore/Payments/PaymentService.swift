@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// Paying invoices once: checks what is asked, writes the payment before the gateway is called,
 /// charges with the payment's id as the idempotency key, and records the outcome. A form posted
@@ -12,9 +13,11 @@ public struct PaymentService: Sendable {
     let settlement: PaymentSettlement
     let clock: PortalClock
     public let policy: PaymentPolicy
+    let logger: Logger
 
     init(db: any DatabaseWriter, gateway: (any PaymentGateway)?, methods: PaymentMethodService, settlement: PaymentSettlement,
-         clock: PortalClock, policy: PaymentPolicy) {
+         clock: PortalClock, policy: PaymentPolicy, logger: Logger) {
+        self.logger = logger
         self.db = db
         self.gateway = gateway
         self.methods = methods
@@ -159,6 +162,7 @@ public struct PaymentService: Sendable {
     public func completeAuthentication(_ scope: CustomerScope, paymentId: String) async throws -> Payment {
         let current = try await payment(scope, id: paymentId)
         if current.status == .pending { try await reconcile(paymentId: paymentId) }
+        await forgetUnkeptCardSoon(paymentId)
         return try await payment(scope, id: paymentId)
     }
 
@@ -170,7 +174,7 @@ public struct PaymentService: Sendable {
         switch submission.method {
         case .saved(let id):
             methodId = id
-        case .newCard(let browserResult, let name, let postcode, _):
+        case .newCard(let browserResult, let name, let postcode, let keep):
             do {
                 methodId = try await methods.add(scope, accountName: submission.accountName, email: submission.email,
                                                  browserResult: browserResult, billingName: name, billingPostcode: postcode,
@@ -182,9 +186,9 @@ public struct PaymentService: Sendable {
             }
             try await db.write { db in
                 try db.execute(sql: """
-                    UPDATE payments SET payment_method_id = m.id, method_brand = m.brand, method_last4 = m.last4
+                    UPDATE payments SET payment_method_id = m.id, method_brand = m.brand, method_last4 = m.last4, forget_method = ?
                     FROM (SELECT id, brand, last4 FROM payment_methods WHERE id = ?) AS m WHERE payments.id = ?
-                    """, arguments: [methodId, paymentId])
+                    """, arguments: [!keep, methodId, paymentId])
             }
         }
         // Plain strings out of the read: a `Row` isn't Sendable, and the synchronous read it would
@@ -207,7 +211,7 @@ public struct PaymentService: Sendable {
                 idempotencyKey: paymentId, metadata: ["payment": paymentId, "account": scope.accountId]))
         } catch PaymentGatewayError.rejected(let code, let message) {
             try await record(paymentId, .failed(code: code, message: message, retryable: false))
-            await forgetUnkeptCard(submission, methodId: methodId, scope: scope)
+            await forgetUnkeptCardSoon(paymentId)
             return
         } catch {
             // Whether the charge happened is unknown: leave it pending for the reconciler.
@@ -215,18 +219,46 @@ public struct PaymentService: Sendable {
             return
         }
         try await apply(outcome, to: paymentId)
-        switch outcome {
-        case .approved, .declined: await forgetUnkeptCard(submission, methodId: methodId, scope: scope)
-        // 3-D Secure and an unanswered charge still need the card until they end.
-        case .requiresAction, .unknown: break
+        await forgetUnkeptCardSoon(paymentId)
+    }
+
+    /// Forgets this payment's unkept card now if its charge has ended. Failing here (the gateway
+    /// can't be reached to detach it) doesn't fail the payment: the mark stays on the payment and
+    /// the worker's `forgetUnkeptCards` tries again, logging what goes wrong.
+    private func forgetUnkeptCardSoon(_ paymentId: String) async {
+        do {
+            try await forgetUnkeptCards(paymentId: paymentId)
+        } catch {
+            logger.warning("unkept card not removed yet; the worker will retry", metadata: ["payment": "\(paymentId)", "error": "\(error)"])
         }
     }
 
-    /// A card typed on the payment page was vaulted only to make this charge: once the charge has
-    /// its answer, paid or declined, it goes unless the customer chose to keep it.
-    private func forgetUnkeptCard(_ submission: Submission, methodId: String, scope: CustomerScope) async {
-        guard case .newCard(_, _, _, let keep) = submission.method, !keep else { return }
-        try? await methods.remove(scope, methodId: methodId, actor: submission.actor, notify: false)
+    /// Removes cards that were vaulted only for one payment, once that payment has its final
+    /// answer (paid, declined, expired); 3-D Secure and unanswered charges keep theirs until then.
+    @discardableResult
+    public func forgetUnkeptCards(paymentId: String? = nil) async throws -> Int {
+        let due = try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT p.id, p.account_id, p.initiated_by, p.payment_method_id FROM payments p
+                WHERE p.forget_method = 1 AND p.status <> 'pending' AND (? IS NULL OR p.id = ?)
+                """, arguments: [paymentId, paymentId]).map { (payment: $0["id"] as String, account: $0["account_id"] as String,
+                                                            user: $0["initiated_by"] as String?, method: $0["payment_method_id"] as String?) }
+        }
+        for item in due {
+            if let method = item.method, let user = item.user {
+                let actor = AuditEvent(action: "", actorKind: .system, actorLabel: "payments", accountId: item.account,
+                                       details: ["payment": item.payment, "why": "card not kept"])
+                do {
+                    try await methods.remove(CustomerScope(userId: user, accountId: item.account), methodId: method, actor: actor, notify: false)
+                } catch PaymentMethodError.notFound {
+                    // Already gone (the customer removed it): nothing left to forget.
+                }
+            }
+            try await db.write { db in
+                try db.execute(sql: "UPDATE payments SET forget_method = 0 WHERE id = ?", arguments: [item.payment])
+            }
+        }
+        return due.count
     }
 
     func apply(_ outcome: GatewayChargeOutcome, to paymentId: String) async throws {
