@@ -31,6 +31,7 @@ public struct PortalServices: Sendable {
     public let reminders: ReminderService
     public let refunds: RefundService
     public let webhooks: WebhookProcessor
+    public let staffUsers: StaffUserService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -113,5 +114,6 @@ public struct PortalServices: Sendable {
         scheduledCharges = ScheduledChargeRunner(db: db, payments: payments, outbox: outbox, links: d.links, clock: d.clock,
                                                  policy: d.recurringPolicy)
         reminders = ReminderService(db: db, outbox: outbox, links: d.links, clock: d.clock, policy: d.recurringPolicy)
+        staffUsers = StaffUserService(db: db, invitations: invitations, outbox: outbox, links: d.links, clock: d.clock)
     }
 }

@@ -147,6 +147,21 @@ enum ErrorMessages {
         }
     }
 
+    static func staffUser(_ error: StaffUserError) -> String {
+        switch error {
+        case .notPermitted: "Only an admin can manage staff users."
+        case .notFound: "That staff user no longer exists."
+        case .invalidEmail: "Enter a valid email address."
+        case .emailTaken(let email): "There is already a staff user with the email \(email)."
+        case .sameRole: "They already have that role."
+        case .alreadyDisabled: "This staff user is already disabled."
+        case .notDisabled: "This staff user is not disabled."
+        case .cannotDisableSelf: "You can't disable your own staff user. Ask another admin."
+        case .lastAdmin: "This is the only active admin. Make someone else an admin first."
+        case .notInvited: "This staff user has already accepted their invitation or is disabled."
+        }
+    }
+
     static func recurring(_ error: RecurringError) -> String {
         switch error {
         case .notFound: "There is nothing to change: autopay or that plan is not set up."
