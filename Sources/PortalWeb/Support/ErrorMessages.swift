@@ -147,6 +147,21 @@ enum ErrorMessages {
         }
     }
 
+    /// Read by staff, so it may say what state the customer is in.
+    static func staffConsole(_ error: StaffConsoleError) -> String {
+        switch error {
+        case .notPermitted: "Your staff access does not allow this. Sign in again, or ask an admin."
+        case .userNotFound: "That customer user no longer exists."
+        case .reasonRequired: "Say why; the reason is kept in the audit trail."
+        case .alreadyLocked: "This user is already locked."
+        case .notLocked: "This user is not locked."
+        case .mfaNotSetUp: "This user has no authenticator app set up, so there is nothing to reset."
+        case .alreadyActive: "This user has already accepted their invitation. If they can't sign in, they can reset their password from the sign-in page."
+        case .lockedUser: "This user is locked. Unlock them before sending a new invitation."
+        case .noAccounts: "This user doesn't belong to any account, so there is nothing to invite them to."
+        }
+    }
+
     static func staffUser(_ error: StaffUserError) -> String {
         switch error {
         case .notPermitted: "Only an admin can manage staff users."
