@@ -32,6 +32,8 @@ public struct PortalServices: Sendable {
     public let reminders: ReminderService
     public let refunds: RefundService
     public let webhooks: WebhookProcessor
+    public let staffConsole: StaffConsoleService
+    public let staffUsers: StaffUserService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -116,5 +118,8 @@ public struct PortalServices: Sendable {
         scheduledCharges = ScheduledChargeRunner(db: db, payments: payments, outbox: outbox, links: d.links, clock: d.clock,
                                                  policy: d.recurringPolicy)
         reminders = ReminderService(db: db, outbox: outbox, links: d.links, clock: d.clock, policy: d.recurringPolicy)
+        staffConsole = StaffConsoleService(db: db, invitations: invitations, outbox: outbox, sessions: sessions, links: d.links,
+                                           clock: d.clock)
+        staffUsers = StaffUserService(db: db, invitations: invitations, outbox: outbox, links: d.links, clock: d.clock)
     }
 }

@@ -169,10 +169,8 @@ public struct InvoiceService: Sendable {
         }
         let search = filter.search.trimmingCharacters(in: .whitespaces)
         if !search.isEmpty {
-            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
-            sql += " AND number LIKE ? ESCAPE '\\'"
-            arguments += ["%" + escaped + "%"]
+            sql += " AND number LIKE ? \(LikePattern.escapeClause)"
+            arguments += [LikePattern.contains(search)]
         }
         return (sql, arguments)
     }

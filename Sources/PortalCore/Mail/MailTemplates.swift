@@ -20,7 +20,8 @@ public struct MailTemplates: Sendable {
 
     /// Every email the services send; each needs a text and an HTML template.
     static let required = ["invite", "password_reset", "password_changed", "mfa_reset", "payment_method_removed", "payment_receipt",
-                           "autopay_changed", "plan_changed", "payment_failed", "invoice_reminder", "card_expiring", "payment_disputed"]
+                           "autopay_changed", "plan_changed", "payment_failed", "invoice_reminder", "card_expiring", "payment_disputed",
+                           "mfa_reset_by_staff", "staff_invite"]
 
     /// `directory` is the Templates folder; only its `email/` folder is read. A missing or broken
     /// email template stops startup rather than a send.

@@ -44,7 +44,8 @@ public struct AuditEvent: Sendable, Equatable {
     }
 }
 
-/// The append-only audit trail. The table's triggers refuse updates and deletes.
+/// The append-only audit trail. The table's triggers refuse updates and deletes, and nothing here
+/// offers either: the staff console can read, filter and export the trail, never change it.
 public struct AuditService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
@@ -83,6 +84,56 @@ public struct AuditService: Sendable {
         try await db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE action = ? ORDER BY id DESC LIMIT ?",
                              arguments: [action, limit]).map(Self.event(from:))
+        }
+    }
+
+    /// Events about a principal or made by them (as themselves, or as the staff member behind an
+    /// impersonation), newest first: the "recent activity" of a person.
+    static func involving(_ principal: PrincipalRef, limit: Int, _ db: Database) throws -> [AuditEvent] {
+        let actorKind = principal.kind == .customer ? AuditEvent.ActorKind.customer : .staff
+        return try Row.fetchAll(db, sql: """
+            SELECT * FROM audit_events
+            WHERE (subject_kind = ? AND subject_id = ?) OR (actor_kind = ? AND actor_id = ?) OR impersonator_id = ?
+            ORDER BY id DESC LIMIT ?
+            """, arguments: [principal.kind.rawValue, principal.id, actorKind.rawValue, principal.id, principal.id, limit])
+            .map(Self.event(from:))
+    }
+
+    // MARK: The staff console's trail
+
+    /// One page of the filtered trail, newest first.
+    public func search(_ filter: AuditFilter) async throws -> [AuditEvent] {
+        try await fetch(filter, limit: min(max(filter.limit, 1), AuditFilter.maximumLimit), offset: max(filter.offset, 0),
+                        beforeId: filter.beforeId)
+    }
+
+    /// The whole filtered trail (paging is ignored: an export is of what the filter matches, not of
+    /// the page on screen), newest first, as RFC 4180 CSV with formula-like cells neutralised.
+    public func csv(_ filter: AuditFilter, limit: Int = 100_000) async throws -> String {
+        let events = try await fetch(filter, limit: limit, offset: 0, beforeId: nil)
+        let time = ISO8601DateFormatter()
+        time.timeZone = TimeZone(identifier: "UTC")
+        var writer = CSVWriter()
+        writer.row(["Event", "Time (UTC)", "Action", "Outcome", "Actor kind", "Actor id", "Actor", "Impersonator id",
+                    "Subject kind", "Subject id", "Account id", "Client address", "Details"])
+        for e in events {
+            let details = String(decoding: try JSONEncoder.sorted.encode(e.details), as: UTF8.self)
+            writer.row(["\(e.id)", time.string(from: Date(timeIntervalSince1970: TimeInterval(e.occurredAt))), e.action,
+                        e.outcome.rawValue, e.actorKind.rawValue, e.actorId ?? "", e.actorLabel, e.impersonatorId ?? "",
+                        e.subject?.kind.rawValue ?? "", e.subject?.id ?? "", e.accountId ?? "", e.clientAddress, details])
+        }
+        return writer.text
+    }
+
+    private func fetch(_ filter: AuditFilter, limit: Int, offset: Int, beforeId: Int64?) async throws -> [AuditEvent] {
+        try await db.read { db in
+            var (whereSQL, arguments) = filter.whereClause()
+            if let beforeId {
+                whereSQL += " AND id < ?"
+                arguments += [beforeId]
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE \(whereSQL) ORDER BY id DESC LIMIT ? OFFSET ?",
+                                    arguments: arguments + [limit, offset]).map(Self.event(from:))
         }
     }
 

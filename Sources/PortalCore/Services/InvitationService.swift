@@ -17,7 +17,8 @@ public struct Invitation: Sendable, Equatable {
 }
 
 /// Invites a customer to one or more accounts: a single-use link (72 h) to set a password,
-/// after which MFA enrolment is required before anything else.
+/// after which MFA enrolment is required before anything else. Staff invited from the console
+/// (`StaffUserService`) get the same kind of link and are accepted here too.
 public struct InvitationService: Sendable {
     let db: any DatabaseWriter
     let tokens: EmailTokenStore
@@ -84,19 +85,28 @@ public struct InvitationService: Sendable {
             try AuditService.insert(event, now: now, db)
             return (userId, token, isNew, names)
         }
+        let link = try await sendEmail(to: email, token: token, accountNames: accountNames)
+        return Invitation(userId: userId, email: email, link: link, isNewUser: isNew)
+    }
+
+    /// Queues the invitation email for a token just issued; returns the link it carries.
+    func sendEmail(to email: String, token: String, accountNames: [String]) async throws -> String {
         let link = links.absolute(SitePath.invite(token))
         try await outbox.enqueue(template: "invite", to: email, context: [
             "link": link, "accounts": accountNames.joined(separator: ", "), "hours": "\(lifetime / 3600)",
         ])
-        return Invitation(userId: userId, email: email, link: link, isNewUser: isNew)
+        return link
     }
 
-    /// The email an invitation link is for, if the link is still good.
-    public func lookup(token: String) async throws -> String {
+    /// The email an invitation link is for, if the link is still good. Staff are invited with the
+    /// same tokens, so the page says which kind it serves: a staff link never opens the customer
+    /// page, nor the reverse.
+    public func lookup(token: String, kind: PrincipalKind = .customer) async throws -> String {
         try await db.read { [tokens] db in
             do {
                 let principal = try tokens.peek(.invite, token: token, db)
-                guard let email = try String.fetchOne(db, sql: "SELECT email FROM customer_users WHERE id = ?", arguments: [principal.id]) else {
+                guard principal.kind == kind,
+                      let email = try String.fetchOne(db, sql: "SELECT email FROM \(kind.userTable) WHERE id = ?", arguments: [principal.id]) else {
                     throw InvitationError.invalidOrExpired
                 }
                 return email
@@ -107,8 +117,9 @@ public struct InvitationService: Sendable {
     }
 
     /// Sets the password, activates the user and starts an enrolment session (MFA comes next).
-    public func accept(token: String, password: String, confirmation: String, client: ClientInfo) async throws -> (token: String, session: SessionRecord) {
-        let email = try await lookup(token: token)
+    public func accept(token: String, password: String, confirmation: String, client: ClientInfo,
+                       kind: PrincipalKind = .customer) async throws -> (token: String, session: SessionRecord) {
+        let email = try await lookup(token: token, kind: kind)
         guard password == confirmation else { throw InvitationError.passwordsDiffer }
         if let violation = policy.check(password, email: email) { throw InvitationError.weakPassword(violation) }
         let hash = try await hasher.hash(password)
@@ -116,11 +127,13 @@ public struct InvitationService: Sendable {
         let principal: PrincipalRef = try await db.write { [tokens] db in
             do {
                 let principal = try tokens.consume(.invite, token: token, db)
+                guard principal.kind == kind else { throw InvitationError.invalidOrExpired }
                 try db.execute(sql: """
-                    UPDATE customer_users SET password_hash = ?, status = 'active', updated_at = ? WHERE id = ? AND status != 'disabled'
+                    UPDATE \(kind.userTable) SET password_hash = ?, status = 'active', updated_at = ? WHERE id = ? AND status != 'disabled'
                     """, arguments: [hash, now, principal.id])
                 guard db.changesCount == 1 else { throw InvitationError.invalidOrExpired }
-                try AuditService.insert(AuditEvent(action: "user.invite_accepted", actorKind: .customer, actorId: principal.id,
+                try AuditService.insert(AuditEvent(action: kind == .customer ? "user.invite_accepted" : "staff.invite_accepted",
+                                                   actorKind: kind == .customer ? .customer : .staff, actorId: principal.id,
                                                    actorLabel: email, subject: principal, clientAddress: client.address), now: now, db)
                 return principal
             } catch EmailTokenError.invalidOrExpired {

@@ -132,11 +132,16 @@ public struct SessionService: Sendable {
     /// Signs the principal out everywhere, optionally keeping the current session.
     @discardableResult
     public func revokeAll(of principal: PrincipalRef, except keep: String? = nil) async throws -> Int {
-        try await db.write { db in
-            try db.execute(sql: "DELETE FROM sessions WHERE principal_kind = ? AND principal_id = ? AND id_hash IS NOT ?",
-                           arguments: [principal.kind.rawValue, principal.id, keep])
-            return db.changesCount
-        }
+        try await db.write { db in try Self.revokeAll(of: principal, except: keep, db) }
+    }
+
+    /// For services that sign someone out in the same transaction as the change that demands it
+    /// (a lock, an MFA reset), so no request slips in between with the old session.
+    @discardableResult
+    static func revokeAll(of principal: PrincipalRef, except keep: String? = nil, _ db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM sessions WHERE principal_kind = ? AND principal_id = ? AND id_hash IS NOT ?",
+                       arguments: [principal.kind.rawValue, principal.id, keep])
+        return db.changesCount
     }
 
     @discardableResult

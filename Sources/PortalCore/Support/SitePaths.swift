@@ -49,6 +49,9 @@ public enum SitePath {
     public static func payInvoice(_ id: String) -> String { "\(pay)?invoice=\(id)" }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
     public static func webhook(_ gatewayName: String) -> String { "\(webhooks)/\(gatewayName)" }
+    /// Where an invited staff member sets their password (`InvitationService.accept(kind: .staff)`).
+    public static let staffInvitePrefix = "/staff/invite"
+    public static func staffInvite(_ token: String) -> String { "\(staffInvitePrefix)/\(token)" }
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }
     public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }

@@ -147,6 +147,36 @@ enum ErrorMessages {
         }
     }
 
+    /// Read by staff, so it may say what state the customer is in.
+    static func staffConsole(_ error: StaffConsoleError) -> String {
+        switch error {
+        case .notPermitted: "Your staff access does not allow this. Sign in again, or ask an admin."
+        case .userNotFound: "That customer user no longer exists."
+        case .reasonRequired: "Say why; the reason is kept in the audit trail."
+        case .alreadyLocked: "This user is already locked."
+        case .notLocked: "This user is not locked."
+        case .mfaNotSetUp: "This user has no authenticator app set up, so there is nothing to reset."
+        case .alreadyActive: "This user has already accepted their invitation. If they can't sign in, they can reset their password from the sign-in page."
+        case .lockedUser: "This user is locked. Unlock them before sending a new invitation."
+        case .noAccounts: "This user doesn't belong to any account, so there is nothing to invite them to."
+        }
+    }
+
+    static func staffUser(_ error: StaffUserError) -> String {
+        switch error {
+        case .notPermitted: "Only an admin can manage staff users."
+        case .notFound: "That staff user no longer exists."
+        case .invalidEmail: "Enter a valid email address."
+        case .emailTaken(let email): "There is already a staff user with the email \(email)."
+        case .sameRole: "They already have that role."
+        case .alreadyDisabled: "This staff user is already disabled."
+        case .notDisabled: "This staff user is not disabled."
+        case .cannotDisableSelf: "You can't disable your own staff user. Ask another admin."
+        case .lastAdmin: "This is the only active admin. Make someone else an admin first."
+        case .notInvited: "This staff user has already accepted their invitation or is disabled."
+        }
+    }
+
     static func recurring(_ error: RecurringError) -> String {
         switch error {
         case .notFound: "There is nothing to change: autopay or that plan is not set up."
