@@ -82,12 +82,13 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     let staff = router.group()
         .add(middleware: RequireStaffMiddleware())
         .group(context: StaffRequestContext.self)
-    let staffConsole = StaffConsoleController(services: services, renderer: renderer)
+    let staffConsole = StaffConsoleController(services: services, renderer: renderer, cookies: cookies)
     staffConsole.register(on: staff)
     ImpersonationController(services: services, cookies: cookies) { context, id, message in
         try await staffConsole.renderCustomer(context, id: id, error: message)
     }.register(on: staff)
     StaffPaymentsController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
+    StaffAuditController(services: services, renderer: renderer).register(on: staff)
 
     let customer = router.group()
         .add(middleware: RequireCustomerMiddleware(impersonation: services.impersonation, cookies: cookies))

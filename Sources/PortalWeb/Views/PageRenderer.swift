@@ -103,6 +103,7 @@ enum FlashMessage: String, Sendable {
     case impersonationExpired = "impersonation-expired"
     case impersonationStopped = "impersonation-stopped"
     case refundRecorded = "refund-recorded"
+    case staffActionDone = "staff-action-done"
 
     var text: String {
         switch self {
@@ -126,6 +127,7 @@ enum FlashMessage: String, Sendable {
         case .planCancelled: "The payment plan was cancelled. No further instalments will be charged."
         case .impersonationExpired: "The time limit for viewing as the customer ran out, so you are back in the console."
         case .impersonationStopped: "You stopped viewing as the customer."
+        case .staffActionDone: "Done, and recorded in the audit trail."
         case .refundRecorded: "Done. The payment and its invoices are updated, and the reason is in the audit trail."
         }
     }
