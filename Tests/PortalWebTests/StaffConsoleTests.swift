@@ -80,6 +80,15 @@ import Testing
             #expect(try await portal.services.mfa.status(.customer(alice.id)).enrolled == false)
             #expect(try await portal.mail(to: alice.email).contains { $0.message.textBody.lowercased().contains("two-step") })
 
+            _ = try await browser.get("/staff/customers/\(alice.id)")
+            let invited = try await browser.post("/staff/customers/\(alice.id)/invite", ["account": acme.id, "email": "dora@example.com", "name": "Dora"])
+            #expect(invited.status == .seeOther)
+            #expect(try await portal.mail(to: "dora@example.com").count == 1)
+            let badEmail = try await browser.post("/staff/customers/\(alice.id)/invite", ["account": acme.id, "email": "dora"])
+            #expect(badEmail.status == .unprocessableContent && badEmail.contains("valid email"))
+            let otherAccount = try await portal.account("Someone Else Ltd")
+            #expect(try await browser.post("/staff/customers/\(alice.id)/invite", ["account": otherAccount.id, "email": "x@example.com"]).status == .notFound)
+
             let audit = try await browser.get("/staff/audit?customer=\(alice.id)")
             #expect(audit.contains("Card fraud reported") && audit.contains("support@example.com"))
             let filtered = try await browser.get("/staff/audit?action=mfa.&actor=support")

@@ -17,6 +17,26 @@ struct StaffConsoleController {
         group.post(RouterPath(stringLiteral: SitePath.staff + "/customers/{id}/unlock"), use: unlock)
         group.post(RouterPath(stringLiteral: SitePath.staff + "/customers/{id}/mfa-reset"), use: resetMFA)
         group.post(RouterPath(stringLiteral: SitePath.staff + "/customers/{id}/reinvite"), use: reinvite)
+        group.post(RouterPath(stringLiteral: SitePath.staff + "/customers/{id}/invite"), use: invite)
+    }
+
+    /// Invites someone else to one of this customer's accounts (a colleague at the same business).
+    @Sendable func invite(_ request: Request, context: StaffRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let view = try await services.staffConsole.customerView(userId: id) else { throw PageError.notFound }
+        let account = context.form.value("account")
+        guard view.accounts.contains(where: { $0.account.id == account }) else { throw PageError.notFound }
+        var actor = AuditEvent.staffActor(context.staff, client: context.client)
+        actor.action = "invitation.create"
+        do {
+            _ = try await services.invitations.invite(email: context.form.value("email"), name: context.form.value("name"), accounts: [account],
+                                                      invitedBy: actor)
+        } catch let error as InvitationError {
+            return try await renderCustomer(context, id: id, error: ErrorMessages.invitation(error))
+        }
+        var response = Response.redirect(to: SitePath.staffCustomer(id), type: .normal)
+        response.setCookie(cookies.flash(.staffActionDone))
+        return response
     }
 
     @Sendable func home(_ request: Request, context: StaffRequestContext) async throws -> Response {

@@ -14,7 +14,7 @@ enum StaffCustomerViewModel {
             "impersonateAction": SitePath.staffImpersonate(id), "lockAction": SitePath.staffCustomer(id) + "/lock",
             "unlockAction": SitePath.staffCustomer(id) + "/unlock", "mfaResetAction": SitePath.staffCustomer(id) + "/mfa-reset",
             "reinviteAction": SitePath.staffCustomer(id) + "/reinvite",
-            "accounts": view.accounts.map(account),
+            "accounts": view.accounts.map(account), "inviteAction": SitePath.staffCustomer(id) + "/invite",
             "activity": view.activity.map { event in
                 ViewValues.compact(["date": PageContext.date(event.occurredAt), "action": event.action, "by": event.actorLabel,
                                     "viaSupport": event.impersonatorId != nil, "address": event.clientAddress,
@@ -25,7 +25,7 @@ enum StaffCustomerViewModel {
 
     static func account(_ section: CustomerView.AccountSection) -> [String: Any] {
         ViewValues.compact([
-            "name": section.account.name, "externalId": section.account.externalId,
+            "id": section.account.id, "name": section.account.name, "externalId": section.account.externalId,
             "users": section.users.map { ["email": $0.email, "status": $0.status.rawValue, "url": SitePath.staffCustomer($0.id)] },
             "invoices": section.invoices.map(InvoiceViewModels.row),
             "payments": section.payments.map { payment -> [String: Any] in
