@@ -11,7 +11,9 @@ import Testing
     static func routes(customer: String, payment: String) -> [(method: String, path: String, needs: StaffRole)] {
         [("GET", "/staff", .support), ("GET", "/staff?q=alice", .support), ("GET", "/staff/customers/\(customer)", .support),
          ("GET", "/staff/audit", .support), ("GET", "/staff/audit.csv", .support), ("GET", "/staff/payments/\(payment)", .support),
-         ("POST", "/staff/payments/\(payment)/refund", .finance), ("POST", "/staff/payments/\(payment)/void", .finance)]
+         ("POST", "/staff/payments/\(payment)/refund", .finance), ("POST", "/staff/payments/\(payment)/void", .finance),
+         ("GET", "/staff/settings", .admin), ("POST", "/staff/customers/\(customer)/lock", .support),
+         ("POST", "/staff/customers/\(customer)/mfa-reset", .support)]
     }
 
     @Test func roleMatrix() async throws {

@@ -89,6 +89,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     }.register(on: staff)
     StaffPaymentsController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
     StaffAuditController(services: services, renderer: renderer).register(on: staff)
+    StaffSettingsController(services: services, renderer: renderer).register(on: staff)
 
     let customer = router.group()
         .add(middleware: RequireCustomerMiddleware(impersonation: services.impersonation, cookies: cookies))
