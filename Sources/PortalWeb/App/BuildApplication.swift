@@ -78,6 +78,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
 
     AuthController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
     MFASetupController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
+    InvitationController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
 
     let staff = router.group()
         .add(middleware: RequireStaffMiddleware())
