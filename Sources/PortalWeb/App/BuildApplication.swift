@@ -89,6 +89,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
         try await staffConsole.renderCustomer(context, id: id, error: message)
     }.register(on: staff)
     StaffPaymentsController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
+    StaffUsersController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
 
     let customer = router.group()
         .add(middleware: RequireCustomerMiddleware(impersonation: services.impersonation, cookies: cookies))

@@ -103,6 +103,11 @@ enum FlashMessage: String, Sendable {
     case impersonationExpired = "impersonation-expired"
     case impersonationStopped = "impersonation-stopped"
     case refundRecorded = "refund-recorded"
+    case staffInvited = "staff-invited"
+    case staffInvitationResent = "staff-invitation-resent"
+    case staffRoleChanged = "staff-role-changed"
+    case staffDisabled = "staff-disabled"
+    case staffEnabled = "staff-enabled"
 
     var text: String {
         switch self {
@@ -127,6 +132,11 @@ enum FlashMessage: String, Sendable {
         case .impersonationExpired: "The time limit for viewing as the customer ran out, so you are back in the console."
         case .impersonationStopped: "You stopped viewing as the customer."
         case .refundRecorded: "Done. The payment and its invoices are updated, and the reason is in the audit trail."
+        case .staffInvited: "Invitation sent. The emailed link works once; the list shows when it expires."
+        case .staffInvitationResent: "A new invitation was sent. Earlier links no longer work."
+        case .staffRoleChanged: "Role changed. It applies from their next page."
+        case .staffDisabled: "Staff user disabled. They can no longer sign in, and their sessions were ended."
+        case .staffEnabled: "Staff user enabled. If they never set a password, resend their invitation."
         }
     }
 }
