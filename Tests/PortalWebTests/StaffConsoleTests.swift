@@ -12,7 +12,7 @@ import Testing
         [("GET", "/staff", .support), ("GET", "/staff?q=alice", .support), ("GET", "/staff/customers/\(customer)", .support),
          ("GET", "/staff/audit", .support), ("GET", "/staff/audit.csv", .support), ("GET", "/staff/payments/\(payment)", .support),
          ("POST", "/staff/payments/\(payment)/refund", .finance), ("POST", "/staff/payments/\(payment)/void", .finance),
-         ("GET", "/staff/settings", .admin), ("POST", "/staff/customers/\(customer)/lock", .support),
+         ("GET", "/staff/settings", .admin), ("GET", "/staff/users", .admin), ("POST", "/staff/users", .admin), ("POST", "/staff/customers/\(customer)/lock", .support),
          ("POST", "/staff/customers/\(customer)/mfa-reset", .support)]
     }
 

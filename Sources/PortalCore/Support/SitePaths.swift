@@ -52,6 +52,12 @@ public enum SitePath {
     /// Where an invited staff member sets their password (`InvitationService.accept(kind: .staff)`).
     public static let staffInvitePrefix = "/staff/invite"
     public static func staffInvite(_ token: String) -> String { "\(staffInvitePrefix)/\(token)" }
+    /// Where admins manage staff users; each member's changes post under their own id.
+    public static let staffUsers = "/staff/users"
+    public static func staffUserRole(_ id: String) -> String { "\(staffUsers)/\(id)/role" }
+    public static func staffUserDisable(_ id: String) -> String { "\(staffUsers)/\(id)/disable" }
+    public static func staffUserEnable(_ id: String) -> String { "\(staffUsers)/\(id)/enable" }
+    public static func staffUserResend(_ id: String) -> String { "\(staffUsers)/\(id)/resend" }
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }
     public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }

@@ -78,6 +78,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
 
     AuthController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
     MFASetupController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
+    InvitationController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
 
     let staff = router.group()
         .add(middleware: RequireStaffMiddleware())
@@ -90,6 +91,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     StaffPaymentsController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
     StaffAuditController(services: services, renderer: renderer).register(on: staff)
     StaffSettingsController(services: services, renderer: renderer).register(on: staff)
+    StaffUsersController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
 
     let customer = router.group()
         .add(middleware: RequireCustomerMiddleware(impersonation: services.impersonation, cookies: cookies))

@@ -12,11 +12,17 @@ struct SignInAudience: Sendable {
     var logout: String
     var home: String
     var title: String
+    /// Where this audience's emailed invitation links point (`{prefix}/{token}`).
+    var invitePrefix: String
 
     static let customer = SignInAudience(kind: .customer, login: SitePath.login, loginMFA: SitePath.loginMFA, mfaSetup: SitePath.mfaSetup,
-                                         logout: SitePath.logout, home: SitePath.home, title: "Sign in")
+                                         logout: SitePath.logout, home: SitePath.home, title: "Sign in",
+                                         invitePrefix: SitePath.invitePrefix)
     static let staff = SignInAudience(kind: .staff, login: SitePath.staffLogin, loginMFA: SitePath.staffLoginMFA, mfaSetup: SitePath.staffMFASetup,
-                                      logout: SitePath.staffLogout, home: SitePath.staff, title: "Staff sign in")
+                                      logout: SitePath.staffLogout, home: SitePath.staff, title: "Staff sign in",
+                                      invitePrefix: SitePath.staffInvitePrefix)
+
+    func invite(_ token: String) -> String { "\(invitePrefix)/\(token)" }
 
     /// This audience's session, if the browser has one (a staff token in the customer cookie is not one).
     func session(_ context: PortalRequestContext) -> SessionRecord? {

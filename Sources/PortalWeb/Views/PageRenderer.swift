@@ -14,6 +14,8 @@ struct PageRenderer: Sendable {
     static let requiredTemplates = [
         "layout", "error", "login", "invoices", "invoice", "payment_methods", "payment_method_remove", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
         "invite", "invite_invalid", "password_forgot", "password_forgot_sent", "password_reset", "password_reset_invalid",
+        "pay", "pay_review", "payment", "payments", "autopay", "staff_home", "staff_customer", "staff_payment", "staff_audit",
+        "staff_settings", "staff_users",
     ]
 
     init(directory: String) async throws {
@@ -104,6 +106,11 @@ enum FlashMessage: String, Sendable {
     case impersonationStopped = "impersonation-stopped"
     case refundRecorded = "refund-recorded"
     case staffActionDone = "staff-action-done"
+    case staffInvited = "staff-invited"
+    case staffInvitationResent = "staff-invitation-resent"
+    case staffRoleChanged = "staff-role-changed"
+    case staffDisabled = "staff-disabled"
+    case staffEnabled = "staff-enabled"
 
     var text: String {
         switch self {
@@ -129,6 +136,11 @@ enum FlashMessage: String, Sendable {
         case .impersonationStopped: "You stopped viewing as the customer."
         case .staffActionDone: "Done, and recorded in the audit trail."
         case .refundRecorded: "Done. The payment and its invoices are updated, and the reason is in the audit trail."
+        case .staffInvited: "Invitation sent. The emailed link works once; the list shows when it expires."
+        case .staffInvitationResent: "A new invitation was sent. Earlier links no longer work."
+        case .staffRoleChanged: "Role changed. It applies from their next page."
+        case .staffDisabled: "Staff user disabled. They can no longer sign in, and their sessions were ended."
+        case .staffEnabled: "Staff user enabled. If they never set a password, resend their invitation."
         }
     }
 }
