@@ -29,6 +29,11 @@ struct SyncHarness: Sendable {
         CreatioClient(CreatioConfiguration(baseURL: base, odataPath: odataPath, auth: auth, timeout: timeout))
     }
 
+    func sync(pageSize: Int = 500) -> CreatioSyncService {
+        CreatioSyncService(client: client(), db: pool, directory: DirectoryService(db: pool, hasher: PasswordHasher(), clock: .system),
+                           invoices: InvoiceService(db: pool, clock: .system), clock: .system, pageSize: pageSize)
+    }
+
     @discardableResult
     func account(_ name: String) async -> String { await simulator.seed("Account", ["Name": .string(name)]) }
 
