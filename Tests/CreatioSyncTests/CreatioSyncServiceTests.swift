@@ -166,3 +166,33 @@ import Testing
         }
     }
 }
+
+@Suite struct CreatioSyncBoundaryTests {
+    /// Two of the records already read at the cursor's instant are edited (moving to later instants)
+    /// and one arrives late at that instant: skipping "all but the last already read" would now jump
+    /// over the newcomer, so the pass must notice and re-read the instant from its start.
+    @Test func editsAtTheBoundaryInstantDoNotHideALateArrival() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            let stamp = "2026-02-01T10:00:00.0000000Z"
+            let ids = (1...5).map { "00000000-0000-4000-8000-00000000000\($0)" }
+            for (n, id) in ids.enumerated() {
+                await h.invoice("INV-\(n + 1)", account: acme, amount: "1.00", extra: ["Id": .string(id), "ModifiedOn": .string(stamp)])
+            }
+            let sync = h.sync(pageSize: 3)
+            #expect(await sync.runOnce()["Invoice"]?.imported == 5)
+
+            #expect(await h.simulator.update("Invoice", id: ids[0], ["Number": "INV-1-A"]))
+            #expect(await h.simulator.update("Invoice", id: ids[1], ["Number": "INV-2-A"]))
+            let late = await h.invoice("INV-LATE", account: acme, amount: "1.00",
+                                       extra: ["Id": "ffffffff-ffff-4fff-bfff-ffffffffffff", "ModifiedOn": .string(stamp)])
+            let report = await sync.runOnce()
+            #expect(report["Invoice"]?.imported == 3, "\(report)")
+            let lateRow = try await h.invoiceRow(crmId: late)
+            #expect(lateRow != nil)
+            let renamed = try await h.count("SELECT count(*) FROM invoices WHERE number IN ('INV-1-A', 'INV-2-A')")
+            #expect(renamed == 2)
+            #expect(await sync.runOnce()["Invoice"]?.imported == 0)
+        }
+    }
+}

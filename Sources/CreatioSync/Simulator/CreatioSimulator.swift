@@ -30,6 +30,7 @@ public actor CreatioSimulator {
     var tokens: Set<String> = []
     var collections: [String: [OrderedJSON]] = [:]
     var tick = 0
+    var clockBase: TimeInterval = 1_767_225_600
     var failures: (after: Int, count: Int, status: Int) = (0, 0, 500)
     var delay: Duration?
     public var lapsedSession: LapsedSession = .unauthorized
@@ -57,7 +58,7 @@ public actor CreatioSimulator {
     @discardableResult
     package func seed(_ collection: String, _ fields: [String: OrderedJSON]) -> String {
         let id = fields["Id"]?.text ?? UUID().uuidString.lowercased()
-        let stamp = fields["ModifiedOn"]?.text ?? nextStamp()
+        let stamp = fields["ModifiedOn"]?.text.map(observe) ?? nextStamp()
         var members: [OrderedJSON.Member] = [.init(key: "Id", value: .string(id)), .init(key: "CreatedOn", value: .string(stamp)),
                                              .init(key: "ModifiedOn", value: .string(stamp)), .init(key: "ProcessListeners", value: .number("0"))]
         for (column, fallback) in Self.schemas[collection] ?? [] { members.append(.init(key: column, value: fields[column] ?? fallback)) }
@@ -70,7 +71,7 @@ public actor CreatioSimulator {
         guard let index = collections[collection]?.firstIndex(where: { $0["Id"]?.text == id }) else { return false }
         var members = collections[collection]![index].members
         var changes = fields
-        if changes["ModifiedOn"] == nil { changes["ModifiedOn"] = .string(nextStamp()) }
+        changes["ModifiedOn"] = .string(changes["ModifiedOn"]?.text.map(observe) ?? nextStamp())
         for (key, value) in changes {
             if let at = members.firstIndex(where: { $0.key == key }) { members[at].value = value } else { members.append(.init(key: key, value: value)) }
         }
@@ -84,11 +85,22 @@ public actor CreatioSimulator {
     /// so runs are repeatable and every change sorts after the last.
     func nextStamp() -> String {
         tick += 1
-        let date = Date(timeIntervalSince1970: 1_767_225_600 + Double(tick / 1000))
+        let date = Date(timeIntervalSince1970: clockBase + Double(tick / 1000))
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         let seconds = formatter.string(from: date).dropLast()
         return "\(seconds).\(String(format: "%03d", tick % 1000))0000Z"
+    }
+
+    /// A ModifiedOn given by a test: later changes must still sort after it, as Creatio's clock would.
+    func observe(_ stamp: String) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: String(stamp.prefix(19)) + "Z"), date.timeIntervalSince1970 >= clockBase + Double(tick / 1000) {
+            clockBase = date.timeIntervalSince1970 + 1
+            tick = 0
+        }
+        return stamp
     }
 
     // MARK: Wire

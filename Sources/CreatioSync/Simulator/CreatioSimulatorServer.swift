@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 extension CreatioSimulator {
     /// The simulator's routes: AuthService login, the login page, the Identity Service token endpoint
@@ -48,22 +49,24 @@ extension CreatioSimulator {
                                   continuation.yield(channel.localAddress?.port ?? 0)
                                   continuation.finish()
                               }, logger: logger)
+        // Stopped by a graceful shutdown, not by cancellation, so open connections close cleanly.
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
+                try await services.run()
                 return nil
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else {
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 throw CreatioError.unavailable("the simulator did not start")
             }
             do {
                 let result = try await body(URL(string: "http://127.0.0.1:\(port)")!)
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 return result
             } catch {
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 throw error
             }
         }
