@@ -196,3 +196,26 @@ import Testing
         }
     }
 }
+
+@Suite struct CreatioSyncRetryTests {
+    @Test func anInvoiceWhoseAccountArrivesLaterImportsOnALaterPassWithoutBeingEdited() async throws {
+        try await SyncHarness.run { h in
+            let later = "7a1b2c3d-0000-4000-8000-000000000042"
+            let invoice = await h.invoice("INV-9", account: later, amount: "9.99")
+            let sync = h.sync()
+            let first = await sync.runOnce()
+            #expect(first["Invoice"]?.failed == 1)
+            do { let failures = try await sync.failures(entity: "Invoice"); #expect(failures.map(\.resolved) == [false]) }
+
+            await h.simulator.seed("Account", ["Id": .string(later), "Name": "Late Ltd"])
+            let second = await sync.runOnce()
+            #expect(second["Invoice"]?.imported == 1, "\(second)")
+            #expect(second["Invoice"]?.failed == 0)
+            let row = try await h.invoiceRow(crmId: invoice)
+            #expect(row?["total"] as Int64? == 999)
+            let failures = try await sync.failures(entity: "Invoice")
+            #expect(failures.map(\.resolved) == [true])
+            #expect(failures.map(\.attempts) == [1])
+        }
+    }
+}

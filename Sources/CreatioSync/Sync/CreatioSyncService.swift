@@ -90,6 +90,8 @@ public struct CreatioSyncService: Sendable {
         var result = SyncReport.EntityResult(entity: entity)
         do {
             var cursor = try await store.cursor(entity)
+            // Failures from earlier passes are retried after the pull, unless the pull met them again.
+            var retry = try await store.failures(entity).filter { !$0.resolved }.map(\.crmId)
             // Set when the records already read at the cursor's instant may no longer be the first ones
             // there (one was edited meanwhile): read that instant from its start and rely on the dedupe.
             var scanSkip: Int?
@@ -113,6 +115,8 @@ public struct CreatioSyncService: Sendable {
                 }
                 var failures: [String: String] = [:]
                 if !fresh.isEmpty {
+                    let freshIds = Set(fresh.compactMap { $0["Id"]?.text })
+                    retry.removeAll { freshIds.contains($0) }
                     failures = try await importPage(fresh)
                     for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
                     try await store.resolve(entity, crmIds: fresh.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
@@ -131,10 +135,30 @@ public struct CreatioSyncService: Sendable {
                 if page.count < pageSize { break }
                 if let skip = scanSkip { scanSkip = fresh.isEmpty ? skip + pageSize : nil }
             }
+            let retried = try await retryFailures(entity, ids: retry, select: select, importPage: importPage)
+            result.imported += retried.imported
+            result.failed += retried.failed
         } catch {
             result.error = "\(error)"
         }
         return result
+    }
+
+    /// Records that failed earlier and have not changed since are read again by id: what they lacked
+    /// (an account created after the Account pull, a currency added) may be there now.
+    func retryFailures(_ entity: String, ids: [String], select: [String], importPage: ([OrderedJSON]) async throws -> [String: String])
+        async throws -> (imported: Int, failed: Int) {
+        var imported = 0, failed = 0
+        for chunk in Self.chunks(ids) {
+            let records = try await readAll(entity, filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "), select: select)
+            guard !records.isEmpty else { continue }
+            let failures = try await importPage(records)
+            for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
+            try await store.resolve(entity, crmIds: records.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
+            imported += records.count - failures.count
+            failed += failures.count
+        }
+        return (imported, failed)
     }
 
     // MARK: Accounts
