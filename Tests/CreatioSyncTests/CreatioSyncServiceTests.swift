@@ -35,7 +35,7 @@ import Testing
             #expect(row["balance"] as Int64 == 23)
             #expect(row["status"] as String == "partially_paid")
             #expect(row["totals_mismatch"] as Bool == false)
-            let lines = try await h.pool.read {
+            let lines = try h.pool.read {
                 try Row.fetchAll($0, sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", arguments: [row["id"] as String])
             }
             #expect(lines.map { $0["description"] as String } == ["Widget", "Gadget"])

@@ -56,7 +56,8 @@ struct SyncHarness: Sendable {
         try await pool.read { try Int.fetchOne($0, sql: sql, arguments: arguments) ?? 0 }
     }
 
+    /// A synchronous read: `Row` is not Sendable, so it cannot leave an async read.
     func invoiceRow(crmId: String) async throws -> Row? {
-        try await pool.read { try Row.fetchOne($0, sql: "SELECT * FROM invoices WHERE external_id = ?", arguments: [crmId]) }
+        try pool.read { try Row.fetchOne($0, sql: "SELECT * FROM invoices WHERE external_id = ?", arguments: [crmId]) }
     }
 }
