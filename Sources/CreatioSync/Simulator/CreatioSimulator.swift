@@ -247,13 +247,14 @@ public actor CreatioSimulator {
                 guard columns.contains(field) else { return unknownProperty(field, collection) }
                 keys.append((field, words.count > 1 && words[1].lowercased() == "desc"))
             }
-            rows.sort { a, b in
-                for (field, descending) in keys {
-                    let order = ODataValue.compare(a[field], b[field])
+            let keyed = rows.map { row in (row, keys.map { ODataValue.key(row[$0.0]) }) }
+            rows = keyed.sorted { a, b in
+                for (index, (_, descending)) in keys.enumerated() {
+                    let order = ODataValue.compare(a.1[index], b.1[index])
                     if order != .orderedSame { return descending ? order == .orderedDescending : order == .orderedAscending }
                 }
                 return false
-            }
+            }.map(\.0)
         }
         if let skip = query["$skip"].flatMap(Int.init), skip > 0 { rows = Array(rows.dropFirst(skip)) }
         if let top = query["$top"].flatMap(Int.init) { rows = Array(rows.prefix(max(0, top))) }

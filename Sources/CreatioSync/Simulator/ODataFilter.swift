@@ -119,14 +119,27 @@ indirect enum ODataFilter: Sendable {
 /// How the simulator orders and compares field values: datetimes by instant whatever their number of
 /// fractional digits, numbers by value, everything else as case-insensitive text (GUIDs included).
 enum ODataValue {
+    /// A value reduced once to what it sorts by, so sorting a collection does not re-parse each value
+    /// at every comparison.
+    enum Key: Comparable {
+        case instant(String)
+        case number(Decimal)
+        case text(String)
+    }
+
+    static func key(_ value: OrderedJSON?) -> Key {
+        let text = value?.text ?? ""
+        if let instant = instant(text) { return .instant(instant) }
+        if isNumber(text), let number = Decimal(string: text) { return .number(number) }
+        return .text(text.lowercased())
+    }
+
     static func compare(_ a: OrderedJSON?, _ b: OrderedJSON?) -> ComparisonResult {
-        let left = a?.text ?? "", right = b?.text ?? ""
-        if let x = instant(left), let y = instant(right) { return x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending) }
-        if isNumber(left), isNumber(right), let x = Decimal(string: left), let y = Decimal(string: right) {
-            return x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
-        }
-        let x = left.lowercased(), y = right.lowercased()
-        return x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
+        compare(key(a), key(b))
+    }
+
+    static func compare(_ x: Key, _ y: Key) -> ComparisonResult {
+        x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
     }
 
     /// Whole tokens only: Decimal(string:) would read the "6" of a GUID such as "6f0c…".
