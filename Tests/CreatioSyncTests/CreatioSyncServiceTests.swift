@@ -219,3 +219,24 @@ import Testing
         }
     }
 }
+
+@Suite struct CreatioSyncLineFailureTests {
+    @Test func aLineWhoseInvoiceCannotImportIsRecordedUnderInvoiceProduct() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            let unknownCurrency = await h.invoice("INV-EUR", account: acme, amount: "3.00",
+                                                  extra: ["CurrencyId": "c0ffee00-0000-4000-8000-000000000000"])
+            let line = await h.line(unknownCurrency, name: "Thing", quantity: "1", price: "3.00", amount: "3.00")
+            let stray = await h.line("0badf00d-0000-4000-8000-000000000000", name: "Stray", quantity: "1", price: "1.00", amount: "1.00")
+            let report = await h.sync().runOnce()
+            #expect(report.succeeded)
+            #expect(report["Invoice"]?.failed == 1)
+            #expect(report["InvoiceProduct"]?.failed == 2)
+            let failures = try await h.sync().failures(entity: "InvoiceProduct")
+            #expect(Dictionary(uniqueKeysWithValues: failures.map { ($0.crmId, $0.error) }) == [
+                line: "its invoice \(unknownCurrency) did not import: currency c0ffee00-0000-4000-8000-000000000000 is not a known Creatio currency",
+                stray: "its invoice 0badf00d-0000-4000-8000-000000000000 is not in Creatio",
+            ])
+        }
+    }
+}
