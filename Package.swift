@@ -58,7 +58,17 @@ let package = Package(
         ),
         .target(
             name: "CreatioSync",
-            dependencies: ["PortalCore"],
+            dependencies: [
+                // Gateways' OrderedJSON keeps each number token as its text, so CRM decimals become
+                // minor units without passing through a Double.
+                "PortalCore", "Gateways",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The simulator serves Creatio's wire format from its own listener.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -118,6 +128,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CreatioSyncTests",
+            dependencies: [
+                "CreatioSync", "PortalCore", "Gateways",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,306 @@
+import Foundation
+import Gateways
+import GRDB
+import PortalCore
+
+/// What one pass did, per entity.
+public struct SyncReport: Sendable, CustomStringConvertible {
+    public struct EntityResult: Sendable, Equatable {
+        public var entity: String
+        public var imported = 0
+        public var failed = 0
+        /// Why the pull of this entity stopped early; its cursor stays at the last page fully read.
+        public var error: String?
+    }
+
+    public var entities: [EntityResult] = []
+
+    public var succeeded: Bool { entities.allSatisfy { $0.error == nil } }
+
+    public subscript(entity: String) -> EntityResult? { entities.first { $0.entity == entity } }
+
+    public var description: String {
+        entities.map { "\($0.entity): \($0.imported) imported, \($0.failed) failed" + ($0.error.map { " — stopped: \($0)" } ?? "") }
+            .joined(separator: "\n")
+    }
+}
+
+struct SyncMappingError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Pulls accounts, invoices and invoice lines from Creatio into the portal, incrementally by
+/// ModifiedOn. Each entity has a cursor; a pass re-reads from the cursor's instant inclusive and
+/// skips the ids already read at exactly that instant, so records sharing a timestamp across a page
+/// boundary are neither skipped nor imported twice. A record that cannot be mapped is kept in
+/// `sync_failures` and passed over; an error talking to Creatio stops that entity for this pass
+/// without moving its cursor past anything unread.
+public struct CreatioSyncService: Sendable {
+    let client: CreatioClient
+    let directory: DirectoryService
+    let invoices: InvoiceService
+    let store: CreatioSyncStore
+    public let pageSize: Int
+
+    static let accountColumns = ["Id", "Name", "ModifiedOn"]
+    static let invoiceColumns = ["Id", "Number", "AccountId", "StartDate", "DueDate", "CurrencyId", "Amount", "PaymentAmount",
+                                 "PaymentStatusId", "Notes", "ModifiedOn"]
+    static let lineColumns = ["Id", "InvoiceId", "Name", "Quantity", "Price", "Amount", "DiscountAmount", "TaxAmount", "ModifiedOn"]
+    /// Ids per `or` filter: keeps the query string well under the lengths proxies and IIS accept.
+    static let idsPerFilter = 20
+
+    public init(client: CreatioClient, db: any DatabaseWriter, directory: DirectoryService, invoices: InvoiceService,
+                clock: PortalClock, pageSize: Int = 500) {
+        self.client = client
+        self.directory = directory
+        self.invoices = invoices
+        self.store = CreatioSyncStore(db: db, clock: clock)
+        self.pageSize = max(2, pageSize)
+    }
+
+    public func runOnce() async -> SyncReport {
+        var report = SyncReport()
+        let accounts = await pull("Account", select: Self.accountColumns) { try await importAccounts($0) }
+        report.entities.append(accounts)
+        // Invoices name their account; pulled without it they would be filed as failures and passed by.
+        guard accounts.error == nil else {
+            report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "not pulled: the Account pull stopped") }
+            return report
+        }
+        let currencies: [String: CurrencyCode]
+        do {
+            currencies = try await loadCurrencies()
+        } catch {
+            report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "currencies could not be read: \(error)") }
+            return report
+        }
+        report.entities.append(await pull("Invoice", select: Self.invoiceColumns) { try await importInvoices($0, currencies: currencies) })
+        // Saving a line recalculates Invoice.Amount without touching Invoice.ModifiedOn, so lines have
+        // their own cursor and bring their invoice back in.
+        report.entities.append(await pull("InvoiceProduct", select: Self.lineColumns) { try await reimportInvoices(ofLines: $0, currencies: currencies) })
+        return report
+    }
+
+    public func failures(entity: String? = nil) async throws -> [SyncFailure] { try await store.failures(entity) }
+
+    // MARK: The incremental read
+
+    func pull(_ entity: String, select: [String], importPage: ([OrderedJSON]) async throws -> [String: String]) async -> SyncReport.EntityResult {
+        var result = SyncReport.EntityResult(entity: entity)
+        do {
+            var cursor = try await store.cursor(entity)
+            // Failures from earlier passes are retried after the pull, unless the pull met them again.
+            var retry = try await store.failures(entity).filter { !$0.resolved }.map(\.crmId)
+            // Set when the records already read at the cursor's instant may no longer be the first ones
+            // there (one was edited meanwhile): read that instant from its start and rely on the dedupe.
+            var scanSkip: Int?
+            while true {
+                let boundary = Set(cursor.boundaryIds)
+                let query = ODataQuery(filter: cursor.lastModifiedOn.map { "ModifiedOn ge \(ODataLiteral.datetime($0))" },
+                                       orderBy: ["ModifiedOn", "Id"], top: pageSize,
+                                       skip: scanSkip ?? max(0, cursor.boundaryIds.count - 1), select: select)
+                let page = try await client.list(entity, query)
+                // Normally the page starts with the last record already read, which proves nothing before it was skipped.
+                if scanSkip == nil, let last = cursor.boundaryIds.last,
+                   page.first?["Id"]?.text != last || page.first?["ModifiedOn"]?.text != cursor.lastModifiedOn {
+                    scanSkip = 0
+                    continue
+                }
+                let fresh = try page.filter { record in
+                    guard record["Id"]?.text != nil, let modified = record["ModifiedOn"]?.text else {
+                        throw CreatioError.invalidResponse("a \(entity) record without Id or ModifiedOn")
+                    }
+                    return !(modified == cursor.lastModifiedOn && boundary.contains(record["Id"]!.text!))
+                }
+                var failures: [String: String] = [:]
+                if !fresh.isEmpty {
+                    let freshIds = Set(fresh.compactMap { $0["Id"]?.text })
+                    retry.removeAll { freshIds.contains($0) }
+                    failures = try await importPage(fresh)
+                    for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
+                    try await store.resolve(entity, crmIds: fresh.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
+                }
+                for record in page {
+                    let id = record["Id"]!.text!, modified = record["ModifiedOn"]!.text!
+                    if modified == cursor.lastModifiedOn {
+                        if !cursor.boundaryIds.contains(id) { cursor.boundaryIds.append(id) }
+                    } else {
+                        cursor = SyncCursor(lastModifiedOn: modified, boundaryIds: [id])
+                    }
+                }
+                try await store.save(entity, cursor, imported: fresh.count - failures.count, failed: failures.count)
+                result.imported += fresh.count - failures.count
+                result.failed += failures.count
+                if page.count < pageSize { break }
+                if let skip = scanSkip { scanSkip = fresh.isEmpty ? skip + pageSize : nil }
+            }
+            let retried = try await retryFailures(entity, ids: retry, select: select, importPage: importPage)
+            result.imported += retried.imported
+            result.failed += retried.failed
+        } catch {
+            result.error = "\(error)"
+        }
+        return result
+    }
+
+    /// Records that failed earlier and have not changed since are read again by id: what they lacked
+    /// (an account created after the Account pull, a currency added) may be there now.
+    func retryFailures(_ entity: String, ids: [String], select: [String], importPage: ([OrderedJSON]) async throws -> [String: String])
+        async throws -> (imported: Int, failed: Int) {
+        var imported = 0, failed = 0
+        for chunk in Self.chunks(ids) {
+            let records = try await readAll(entity, filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "), select: select)
+            guard !records.isEmpty else { continue }
+            let failures = try await importPage(records)
+            for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
+            try await store.resolve(entity, crmIds: records.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
+            imported += records.count - failures.count
+            failed += failures.count
+        }
+        return (imported, failed)
+    }
+
+    // MARK: Accounts
+
+    func importAccounts(_ page: [OrderedJSON]) async throws -> [String: String] {
+        var failures: [String: String] = [:]
+        for record in page {
+            let id = record["Id"]!.text!
+            let name = (record["Name"]?.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !name.isEmpty else {
+                failures[id] = "account name is empty"
+                continue
+            }
+            do { try await directory.upsertAccount(name: name, externalId: id) } catch { failures[id] = Self.describe(error) }
+        }
+        return failures
+    }
+
+    // MARK: Invoices
+
+    func loadCurrencies() async throws -> [String: CurrencyCode] {
+        var currencies: [String: CurrencyCode] = [:]
+        var skip = 0
+        while true {
+            let page = try await client.list("Currency", ODataQuery(orderBy: ["Id"], top: pageSize, skip: skip, select: ["Id", "Code"]))
+            for record in page {
+                if let id = record["Id"]?.text, let code = record["Code"]?.text.flatMap(CurrencyCode.init) { currencies[id.lowercased()] = code }
+            }
+            if page.count < pageSize { return currencies }
+            skip += pageSize
+        }
+    }
+
+    func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> [String: String] {
+        let lines = try await lines(of: page.compactMap { $0["Id"]?.text })
+        var failures: [String: String] = [:]
+        for record in page {
+            let id = record["Id"]!.text!
+            do {
+                try await invoices.upsert(try await invoiceInput(record, lines: lines[id.lowercased()] ?? [], currencies: currencies))
+            } catch {
+                failures[id] = Self.describe(error)
+            }
+        }
+        return failures
+    }
+
+    func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> [String: String] {
+        var invoiceIds: [String] = []
+        for line in page {
+            if let id = line["InvoiceId"]?.text?.lowercased(), id != CreatioSimulator.zeroGuid, !invoiceIds.contains(id) { invoiceIds.append(id) }
+        }
+        var found: [OrderedJSON] = []
+        for chunk in Self.chunks(invoiceIds) {
+            found += try await readAll("Invoice", filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "),
+                                       select: Self.invoiceColumns)
+        }
+        let invoiceFailures = try await importInvoices(found, currencies: currencies)
+        let foundIds = Set(found.compactMap { $0["Id"]?.text?.lowercased() })
+        var failures: [String: String] = [:]
+        for line in page {
+            let lineId = line["Id"]!.text!
+            let invoiceId = line["InvoiceId"]?.text?.lowercased() ?? ""
+            if let failure = invoiceFailures.first(where: { $0.key.lowercased() == invoiceId })?.value {
+                failures[lineId] = "its invoice \(invoiceId) did not import: \(failure)"
+            } else if !foundIds.contains(invoiceId) {
+                failures[lineId] = "its invoice \(invoiceId) is not in Creatio"
+            }
+        }
+        return failures
+    }
+
+    /// The lines of these invoices, keyed by lower-cased invoice id, in the order they were entered.
+    func lines(of invoiceIds: [String]) async throws -> [String: [OrderedJSON]] {
+        var lines: [String: [OrderedJSON]] = [:]
+        for chunk in Self.chunks(invoiceIds) {
+            // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
+            let filter = chunk.map { "Invoice/Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
+            for line in try await readAll("InvoiceProduct", filter: filter, select: Self.lineColumns, orderBy: ["CreatedOn", "Id"]) {
+                if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
+            }
+        }
+        return lines
+    }
+
+    func readAll(_ collection: String, filter: String, select: [String], orderBy: [String] = ["Id"]) async throws -> [OrderedJSON] {
+        var records: [OrderedJSON] = []
+        while true {
+            let page = try await client.list(collection, ODataQuery(filter: filter, orderBy: orderBy, top: pageSize, skip: records.count, select: select))
+            records += page
+            if page.count < pageSize { return records }
+        }
+    }
+
+    func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> InvoiceInput {
+        let currencyId = record["CurrencyId"]?.text?.lowercased() ?? ""
+        guard let currency = currencies[currencyId] else { throw SyncMappingError("currency \(currencyId) is not a known Creatio currency") }
+        let crmAccount = record["AccountId"]?.text ?? ""
+        guard crmAccount != CreatioSimulator.zeroGuid, !crmAccount.isEmpty else { throw SyncMappingError("the invoice has no account") }
+        guard let accountId = try await store.accountId(crmId: crmAccount) else {
+            throw SyncMappingError("account \(crmAccount) has not been synced")
+        }
+        guard let issueDate = Self.date(record["StartDate"]) else { throw SyncMappingError("the invoice has no date") }
+        let digits = currency.minorDigits
+        let mappedLines = try lines.enumerated().map { index, line in
+            let amount = try CreatioDecimal.scaled(line["Amount"], digits: digits)
+            let discount = try CreatioDecimal.scaled(line["DiscountAmount"], digits: digits)
+            return InvoiceLine(position: index + 1, externalId: line["Id"]?.text, description: line["Name"]?.text ?? "",
+                               quantity: Quantity(milli: try CreatioDecimal.scaled(line["Quantity"], digits: 3)),
+                               unitPrice: try CreatioDecimal.scaled(line["Price"], digits: digits), discount: discount,
+                               tax: try CreatioDecimal.scaled(line["TaxAmount"], digits: digits), lineTotal: amount - discount)
+        }
+        let total = try CreatioDecimal.scaled(record["Amount"], digits: digits)
+        let subtotal = mappedLines.isEmpty ? total : mappedLines.reduce(0) { $0 + $1.lineTotal }
+        let taxTotal = mappedLines.reduce(0) { $0 + $1.tax }
+        let status: InvoiceStatus = switch record["PaymentStatusId"]?.text?.lowercased() ?? "" {
+        case CreatioPaymentStatus.canceled: .void
+        case CreatioPaymentStatus.notInvoiced: .draft
+        default: .open
+        }
+        return InvoiceInput(accountId: accountId, externalId: record["Id"]!.text!, number: record["Number"]?.text ?? "", issueDate: issueDate,
+                            dueDate: Self.date(record["DueDate"]) ?? issueDate, currency: currency, lines: mappedLines,
+                            subtotal: subtotal, taxTotal: taxTotal, total: total,
+                            amountPaid: try CreatioDecimal.scaled(record["PaymentAmount"], digits: digits), crmStatus: status,
+                            notes: record["Notes"]?.text ?? "", crmModifiedOn: record["ModifiedOn"]?.text)
+    }
+
+    /// The day of a Creatio date; its empty date (0001-01-01) is no date.
+    static func date(_ value: OrderedJSON?) -> CalendarDate? {
+        guard let text = value?.text, text.count >= 10, !text.hasPrefix("0001-") else { return nil }
+        return CalendarDate(iso: String(text.prefix(10)))
+    }
+
+    static func chunks(_ ids: [String]) -> [[String]] {
+        stride(from: 0, to: ids.count, by: idsPerFilter).map { Array(ids[$0..<min($0 + idsPerFilter, ids.count)]) }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case InvoiceError.invalid(let message): message
+        case let error as any CustomStringConvertible: error.description
+        default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import CreatioSync
+import Foundation
+import GRDB
+import PortalCore
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Pull accounts, invoices and invoice lines from Creatio, incrementally by ModifiedOn.")
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var creatio: CreatioOptions
+
+    @Flag(help: "Run one pass, print what it did, and exit (status 1 if any entity stopped early).")
+    var once = false
+
+    @Option(help: "Seconds between passes when running continuously. Default: 300")
+    var interval: Int = 300
+
+    func run() async throws {
+        try await runReportingConfiguration {
+            let configuration = try options.load(needPublicURL: .optional, needMail: .optional, needKey: .optional)
+            let connection = try creatio.configuration()
+            guard interval >= 10 else { throw ConfigurationError("--interval", "must be at least 10 seconds") }
+            let database = try { () throws -> DatabasePool in
+                do { return try PortalDatabase.open(path: configuration.databasePath) } catch {
+                    throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
+                }
+            }()
+            _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+            let sync = CreatioSyncService(client: CreatioClient(connection), db: database,
+                                          directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
+                                          invoices: InvoiceService(db: database, clock: .system), clock: .system)
+            while true {
+                let report = await sync.runOnce()
+                print(report.description)
+                if once {
+                    if !report.succeeded { throw ExitCode(1) }
+                    return
+                }
+                try await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Testing
+@testable import CreatioSync
+
+@Suite struct CreatioDecimalTests {
+    @Test func decimalsBecomeExactMinorUnits() throws {
+        // 0.1 + 0.2 is 0.30000000000000004 in binary floating point; in minor units it is 30.
+        #expect(try CreatioDecimal.scaled("0.1", digits: 2) + CreatioDecimal.scaled("0.2", digits: 2) == 30)
+        #expect(try CreatioDecimal.scaled("120.5", digits: 2) == 12050)
+        #expect(try CreatioDecimal.scaled("0.00", digits: 2) == 0)
+        #expect(try CreatioDecimal.scaled("12345678901234.57", digits: 2) == 1_234_567_890_123_457)
+        #expect(try CreatioDecimal.scaled("-7.3", digits: 2) == -730)
+        #expect(try CreatioDecimal.scaled("1E+2", digits: 2) == 10000)
+        #expect(try CreatioDecimal.scaled("2.5e-1", digits: 2) == 25)
+        #expect(try CreatioDecimal.scaled("1500", digits: 0) == 1500)
+        #expect(try CreatioDecimal.scaled("2.5", digits: 3) == 2500)
+    }
+
+    @Test func extraDigitsRoundHalfAwayFromZero() throws {
+        #expect(try CreatioDecimal.scaled("1.005", digits: 2) == 101)
+        #expect(try CreatioDecimal.scaled("1.0049", digits: 2) == 100)
+        #expect(try CreatioDecimal.scaled("-0.015", digits: 2) == -2)
+        #expect(try CreatioDecimal.scaled("0.0004", digits: 2) == 0)
+    }
+
+    @Test func refusesWhatIsNotANumber() {
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("abc", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("1.2.3", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("99999999999999999999", digits: 2) }
+    }
+}
