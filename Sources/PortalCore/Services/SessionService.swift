@@ -43,7 +43,8 @@ public struct SessionService: Sendable {
         let now = clock.nowSeconds()
         let idle = policy.idleTimeout
         let found: Lookup?? = try await db.read { db in
-            guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id_hash = ?"), arguments: [hash])
+            guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(SessionRecord.columns) FROM sessions WHERE id_hash = ?"),
+                                                    arguments: [hash])
                 .map(SessionRecord.init(row:)) else { return .some(nil) }
             if record.expiresAt <= now || record.lastSeenAt + idle <= now { return nil }  // expired: delete below
             guard record.principal.kind == .customer, record.stage == .complete else { return Lookup(session: record, customer: nil) }
@@ -103,7 +104,7 @@ public struct SessionService: Sendable {
         let idle = policy.idleTimeout
         return try await db.read { db in
             try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT * FROM sessions WHERE principal_kind = ? AND principal_id = ? AND stage = 'complete'
+                SELECT \(SessionRecord.columns) FROM sessions WHERE principal_kind = ? AND principal_id = ? AND stage = 'complete'
                 AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC
                 """), arguments: [principal.kind.rawValue, principal.id, now, now - idle]).map(SessionRecord.init(row:))
         }
