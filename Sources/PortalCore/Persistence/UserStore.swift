@@ -39,11 +39,16 @@ public struct UserStore: Sendable {
                                           arguments: [id]).map(CustomerUser.init(row:)) else {
             return nil
         }
+        // Ordered here by name then id, byte-wise like SQLite's BINARY collation: an ORDER BY made
+        // SQLite build a sorter for these few rows on every request.
         let accounts = try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT a.id, a.external_id, a.name, a.status FROM accounts a JOIN account_memberships m ON m.account_id = a.id
-            WHERE m.user_id = ? ORDER BY a.name, a.id
+            WHERE m.user_id = ?
             """), arguments: [id]).map(Account.init(row:))
-        return (user, accounts)
+        return (user, accounts.sorted { a, b in
+            a.name.utf8.elementsEqual(b.name.utf8) ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+                : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
+        })
     }
 
 }

@@ -60,7 +60,9 @@ struct InvoiceListView: TemplateObject {
         guard let page else { return name == "noAccount" ? .flag(true) : layout.value(named: name) }
         let filter = page.filter
         switch name {
-        case "invoices": return .list(page.items.map { .object(InvoiceRowView($0)) })
+        case "invoices":
+            let rows = InvoiceRows(page.items)
+            return .list(page.items.indices.map { .object(InvoiceRowView(rows, $0)) })
         case "hasInvoices": return .flag(!page.items.isEmpty)
         case "totals":
             return .list(page.totals.map {
@@ -109,14 +111,29 @@ struct InvoiceListView: TemplateObject {
     }
 }
 
+/// A page's invoices, shared by its row views: a row view is then a reference and an index, which
+/// needs no allocation of its own.
+final class InvoiceRows {
+    let items: [InvoiceSummary]
+
+    init(_ items: [InvoiceSummary]) { self.items = items }
+}
+
 /// One row of the invoice table. Its values are formatted when the template asks for them, once each.
 struct InvoiceRowView: TemplateObject {
-    let invoice: InvoiceSummary
+    let rows: InvoiceRows
+    let index: Int
 
-    init(_ invoice: InvoiceSummary) { self.invoice = invoice }
+    init(_ rows: InvoiceRows, _ index: Int) {
+        self.rows = rows
+        self.index = index
+    }
+
+    init(_ invoice: InvoiceSummary) { self.init(InvoiceRows([invoice]), 0) }
 
     func value(named name: String) -> TemplateValue? {
-        switch name {
+        let invoice = rows.items[index]
+        return switch name {
         case "id": .text(invoice.id)
         case "number": .text(invoice.number)
         case "url": .text(SitePath.invoice(invoice.id))
