@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import PortalCore
+import PortalWeb
 
-/// Tools for `make bench`: build the large data set, and time PDF rendering in-process.
+/// Tools for `make bench`: build the large data set, and time PDF and page rendering in-process.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark helpers (used by `make bench`).",
-                                                    subcommands: [Seed.self, PDF.self, BenchAutopay.self])
+                                                    subcommands: [Seed.self, PDF.self, Page.self, BenchAutopay.self])
 
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a benchmark database: accounts, invoices, lines and a signed-in-able user.")
@@ -69,6 +70,32 @@ struct BenchCommand: AsyncParsableCommand {
                 samples.sort()
                 printNow(String(format: "pdf lines=%d bytes=%d runs=%d median_ms=%.2f p90_ms=%.2f", detail.lines.count, pages, runs,
                              samples[samples.count / 2], samples[samples.count * 9 / 10]))
+            }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Page: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the invoice list's stages in-process (session lookup, list query, render) and print medians.")
+
+        @OptionGroup var options: ConfigOptions
+        @Option var email = "bench@example.com"
+        @Option(help: "The list's query string.")
+        var query = ""
+        @Option var runs = 2_000
+
+        func run() async throws {
+            try await runReportingConfiguration {
+                let configuration = try options.load(needPublicURL: .optional, needMail: .optional)
+                let runtime = try await Runtime.open(configuration, logger: makeLogger(level: try options.logLevelValue()))
+                let stages = try await PageBench.invoiceList(services: runtime.services, templatesDirectory: configuration.templatesDirectory,
+                                                             email: email, query: query, runs: runs)
+                for stage in stages {
+                    printNow(stage.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                             + String(format: " median_us=%8.1f p90_us=%8.1f", stage.medianMicroseconds, stage.p90Microseconds))
+                }
             }
         }
     }

@@ -150,6 +150,10 @@ import Testing
         #expect(search.items.map(\.number) == (10...19).map { String(format: "A-%03d", $0) })
         let wildcard = try await t.services.invoices.list(scope, filter: .init(status: .all, search: "%"))
         #expect(wildcard.totalCount == 0)
+        for literal in ["_", "A\\", "a-0_1"] {
+            #expect(try await t.services.invoices.list(scope, filter: .init(status: .all, search: literal)).totalCount == 0, "\(literal)")
+        }
+        #expect(try await t.services.invoices.list(scope, filter: .init(status: .all, search: " a-02 ")).totalCount == 10)
     }
 
     @Test func dashboardSummarisesTheActiveAccount() async throws {

@@ -282,6 +282,19 @@ import Testing
 
     // MARK: Account switch
 
+    @Test func accountsComeInNameOrderByteForByte() async throws {
+        try await withPortal { portal, _ in
+            let names = ["b Ltd", "Ørsted", "acme", "Acme"]
+            var accounts: [Account] = []
+            for name in names { accounts.append(try await portal.account(name)) }
+            let alice = try await portal.customer("alice@example.com", accounts: accounts)
+            let (token, _) = try await portal.services.sessions.create(for: .customer(alice.id), stage: .complete,
+                                                                       client: ClientInfo(address: "127.0.0.1"))
+            let found = try #require(try await portal.services.sessions.lookup(token: token)?.customer)
+            #expect(found.accounts.map(\.name) == ["Acme", "acme", "b Ltd", "Ørsted"])
+        }
+    }
+
     @Test func switchingToOwnAccountChangesTheActiveOne() async throws {
         try await withPortal { portal, client in
             let acme = try await portal.account("Acme Widgets GmbH")

@@ -5,6 +5,11 @@ public struct CurrencyCode: Sendable, Hashable, Comparable, CustomStringConverti
     public let code: String
 
     public init?(_ code: String) {
+        // Codes read back from the database are already three capital letters.
+        if code.utf8.count == 3, code.utf8.allSatisfy({ (65...90).contains($0) }) {
+            self.code = code
+            return
+        }
         let upper = code.uppercased()
         guard upper.count == 3, upper.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
         self.code = upper
@@ -45,16 +50,43 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
 
     /// "€1,234.56", "-$5.00", "CHF 12.30": symbol for common currencies, otherwise the code.
     public var formatted: String {
-        let (sign, whole, fraction) = parts
-        var grouped = whole
-        var index = grouped.count - 3
-        while index > 0 {
-            grouped.insert(",", at: grouped.index(grouped.startIndex, offsetBy: index))
-            index -= 3
+        // Written into one buffer: list pages format two amounts per row.
+        let digits = currency.minorDigits
+        var divisor: UInt64 = 1
+        for _ in 0..<digits { divisor *= 10 }
+        let magnitude = minorUnits.magnitude
+        var whole = magnitude / divisor
+        var fraction = magnitude % divisor
+        var wholeDigits = 1
+        var rest = whole
+        while rest >= 10 { rest /= 10; wholeDigits += 1 }
+        let prefix = currency.symbol ?? currency.code + " "
+        let capacity = 1 + prefix.utf8.count + wholeDigits + wholeDigits / 3 + 1 + digits
+        return String(unsafeUninitializedCapacity: capacity) { out in
+            var n = 0
+            if minorUnits < 0 { out[n] = 0x2D; n += 1 }
+            for byte in prefix.utf8 { out[n] = byte; n += 1 }
+            let grouped = wholeDigits + (wholeDigits - 1) / 3
+            var position = n + grouped - 1
+            var written = 0
+            repeat {
+                if written > 0 && written % 3 == 0 { out[position] = 0x2C; position -= 1 }
+                out[position] = 0x30 + UInt8(whole % 10)
+                position -= 1
+                whole /= 10
+                written += 1
+            } while whole > 0
+            n += grouped
+            if digits > 0 {
+                out[n] = 0x2E
+                for i in stride(from: n + digits, to: n, by: -1) {
+                    out[i] = 0x30 + UInt8(fraction % 10)
+                    fraction /= 10
+                }
+                n += digits + 1
+            }
+            return n
         }
-        let number = fraction.isEmpty ? grouped : grouped + "." + fraction
-        if let symbol = currency.symbol { return sign + symbol + number }
-        return sign + currency.code + " " + number
     }
 
     /// "1234.56" — for CSV and machine-readable output.

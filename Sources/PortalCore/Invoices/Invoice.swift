@@ -23,6 +23,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     public let iso: String  // YYYY-MM-DD
 
     public init?(iso: String) {
+        // Dates read from the database are canonical: checked byte by byte without splitting.
+        if let (y, m, d) = Self.canonicalParts(iso) {
+            guard (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
+            self.iso = iso
+            return
+        }
         let parts = iso.split(separator: "-")
         guard iso.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
               (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
@@ -30,6 +36,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     public init(_ date: Date) {
+        // Since 1970 the Gregorian calendar in UTC is plain arithmetic on days; a `Calendar` per call
+        // was a measurable part of every invoice page. Earlier dates go through Foundation.
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        if seconds >= 0, seconds < 253_402_300_800 {  // 10000-01-01
+            let (y, m, d) = Self.civil(fromDays: Int(seconds) / 86_400)
+            iso = Self.iso(year: y, month: m, day: d)
+            return
+        }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day], from: date)
@@ -59,13 +73,55 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// "28 Nov 2026".
     public var formatted: String {
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        if let (y, m, d) = Self.canonicalParts(iso) { return String(d) + " " + Self.monthNames[m - 1] + " " + String(y) }
         let parts = iso.split(separator: "-").compactMap { Int($0) }
-        return "\(parts[2]) \(months[parts[1] - 1]) \(parts[0])"
+        return "\(parts[2]) \(Self.monthNames[parts[1] - 1]) \(parts[0])"
     }
+
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     public var description: String { iso }
     public static func < (a: Self, b: Self) -> Bool { a.iso < b.iso }
+
+    /// Year, month and day of a `DDDD-DD-DD` string (digits only), unchecked for range.
+    private static func canonicalParts(_ text: String) -> (Int, Int, Int)? {
+        var text = text
+        return text.withUTF8 { b -> (Int, Int, Int)? in
+            guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for i in range {
+                    let digit = b[i] &- 0x30
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int(digit)
+                }
+                return value
+            }
+            guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+            return (y, m, d)
+        }
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func iso(year: Int, month: Int, day: Int) -> String {
+        func pad(_ n: Int, _ width: Int) -> String {
+            let digits = String(n)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
 }
 
 public struct InvoiceLine: Sendable, Equatable {

@@ -10,10 +10,13 @@ public enum InvoiceError: Error, Equatable, Sendable {
 public struct InvoiceService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
+    /// The list reads through this when given (see `DirectReads`).
+    let direct: DirectReads?
 
-    public init(db: any DatabaseWriter, clock: PortalClock) {
+    public init(db: any DatabaseWriter, clock: PortalClock, direct: DirectReads? = nil) {
         self.db = db
         self.clock = clock
+        self.direct = direct
     }
 
     var today: CalendarDate { CalendarDate(clock.now()) }
@@ -22,7 +25,7 @@ public struct InvoiceService: Sendable {
 
     public func list(_ scope: CustomerScope, filter: InvoiceFilter) async throws -> InvoicePage {
         let today = self.today
-        return try await db.read { db in
+        let read: @Sendable (Database) throws -> InvoicePage = { db in
             try Self.requireMembership(scope, db)
             let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
             let totals = try Self.totals(whereSQL: whereSQL, arguments: arguments, db)
@@ -31,13 +34,13 @@ public struct InvoiceService: Sendable {
             var filter = filter
             filter.page = min(filter.page, pageCount)
             let order = Self.orderClause(filter)
-            let rows = try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
-                FROM invoices WHERE \(whereSQL) ORDER BY \(order) LIMIT ? OFFSET ?
-                """), arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize])
-            return InvoicePage(items: rows.map { Self.summary($0, today: today) }, filter: filter, totalCount: count,
-                               pageCount: pageCount, totals: totals)
+            let items = try Self.summaries(try db.cachedStatement(sql: """
+                SELECT \(Self.summaryColumns) FROM invoices WHERE \(whereSQL) ORDER BY \(order) LIMIT ? OFFSET ?
+                """), arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize], today: today)
+            return InvoicePage(items: items, filter: filter, totalCount: count, pageCount: pageCount, totals: totals)
         }
+        if let direct { return try await direct.read(read) }
+        return try await db.read(read)
     }
 
     /// Every invoice matching the filter (for CSV), in list order.
@@ -46,10 +49,9 @@ public struct InvoiceService: Sendable {
         return try await db.read { db in
             try Self.requireMembership(scope, db)
             let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
-            return try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status
-                FROM invoices WHERE \(whereSQL) ORDER BY \(Self.orderClause(filter)) LIMIT ?
-                """), arguments: arguments + [limit]).map { Self.summary($0, today: today) }
+            return try Self.summaries(try db.cachedStatement(sql: """
+                SELECT \(Self.summaryColumns) FROM invoices WHERE \(whereSQL) ORDER BY \(Self.orderClause(filter)) LIMIT ?
+                """), arguments: arguments + [limit], today: today)
         }
     }
 
@@ -87,10 +89,9 @@ public struct InvoiceService: Sendable {
             let (overdueWhere, overdueArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .overdue), today: today)
             let balances = try Self.totals(whereSQL: openWhere, arguments: openArgs, db)
             let overdue = try Self.totals(whereSQL: overdueWhere, arguments: overdueArgs, db)
-            let next = try Row.fetchOne(try db.cachedStatement(sql: """
-                SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status FROM invoices
-                WHERE \(openWhere) AND due_date >= ? ORDER BY due_date, id LIMIT 1
-                """), arguments: openArgs + [today.iso]).map { Self.summary($0, today: today) }
+            let next = try Self.summaries(try db.cachedStatement(sql: """
+                SELECT \(Self.summaryColumns) FROM invoices WHERE \(openWhere) AND due_date >= ? ORDER BY due_date, id LIMIT 1
+                """), arguments: openArgs + [today.iso], today: today).first
             let last = try Row.fetchOne(try db.cachedStatement(sql: """
                 SELECT p.*, p.amount AS allocated FROM payments p WHERE p.account_id = ? AND p.status IN ('succeeded', 'partially_refunded', 'refunded')
                 ORDER BY p.created_at DESC, p.id DESC LIMIT 1
@@ -169,8 +170,11 @@ public struct InvoiceService: Sendable {
         }
         let search = filter.search.trimmingCharacters(in: .whitespaces)
         if !search.isEmpty {
-            sql += " AND number LIKE ? \(LikePattern.escapeClause)"
-            arguments += [LikePattern.contains(search)]
+            // The wildcards are added in SQL: with a bare `LIKE ?` SQLite marks the statement to be
+            // prepared again whenever that parameter is bound (in case the pattern allows an index
+            // range), so every cached search statement was parsed and planned anew on every page.
+            sql += " AND number LIKE '%' || ? || '%' \(LikePattern.escapeClause)"
+            arguments += [LikePattern.escape(search)]
         }
         return (sql, arguments)
     }
@@ -185,16 +189,41 @@ public struct InvoiceService: Sendable {
     }
 
     static func totals(whereSQL: String, arguments: StatementArguments, _ db: Database) throws -> [CurrencyTotals] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
-            SELECT currency, count(*) AS n, sum(total) AS total, sum(balance) AS balance FROM invoices WHERE \(whereSQL)
-            GROUP BY currency ORDER BY currency
-            """), arguments: arguments).compactMap { row in
-            guard let currency = CurrencyCode(row["currency"]) else { return nil }
-            return CurrencyTotals(currency: currency, count: row["n"], total: Money(row["total"], currency),
-                                  balance: Money(row["balance"], currency))
+        // Read from `invoices_account_totals` alone; the few currencies are sorted here rather than
+        // by a second sorter in SQLite.
+        let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
+            SELECT currency, count(*), sum(total), sum(balance) FROM invoices WHERE \(whereSQL) GROUP BY currency
+            """), arguments: arguments)
+        var totals: [CurrencyTotals] = []
+        while let row = try rows.next() {
+            guard let currency = CurrencyCode(row[0]) else { continue }
+            totals.append(CurrencyTotals(currency: currency, count: row[1], total: Money(row[2], currency), balance: Money(row[3], currency)))
         }
+        return totals.sorted { $0.currency < $1.currency }
     }
 
+    /// The columns `summaries` reads, in its order.
+    static let summaryColumns = "id, account_id, number, issue_date, due_date, currency, total, balance, status"
+
+    /// List rows from a statement selecting `summaryColumns`, read by position straight off the
+    /// cursor: no row copies and no column lookups by name (both showed in the list's profile).
+    static func summaries(_ statement: Statement, arguments: StatementArguments, today: CalendarDate) throws -> [InvoiceSummary] {
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        var items: [InvoiceSummary] = []
+        while let row = try rows.next() {
+            let currency = CurrencyCode(row[5]) ?? CurrencyCode("XXX")!
+            let status = InvoiceStatus(rawValue: row[8]) ?? .open
+            let due = CalendarDate(iso: row[4]) ?? today
+            let balance: Int64 = row[7]
+            items.append(InvoiceSummary(
+                id: row[0], accountId: row[1], number: row[2], issueDate: CalendarDate(iso: row[3]) ?? today, dueDate: due,
+                total: Money(row[6], currency), balance: Money(balance, currency), status: status,
+                isOverdue: InvoiceStatusRules.isOverdue(status: status, dueDate: due, balance: balance, today: today)))
+        }
+        return items
+    }
+
+    /// An invoice row read by column name (for `SELECT i.*` and other queries; list queries use `summaries`).
     static func summary(_ row: Row, today: CalendarDate) -> InvoiceSummary {
         let currency = CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!
         let status = InvoiceStatus(rawValue: row["status"]) ?? .open

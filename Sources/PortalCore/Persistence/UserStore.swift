@@ -33,19 +33,22 @@ public struct UserStore: Sendable {
         }
     }
 
-
-
-
     /// A customer and the accounts they may act for, in one read (the session lookup's transaction).
     static func customerWithAccounts(id: String, _ db: Database) throws -> (user: CustomerUser, accounts: [Account])? {
-        guard let user = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM customer_users WHERE id = ?"), arguments: [id]).map(CustomerUser.init(row:)) else {
+        guard let user = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(CustomerUser.columns) FROM customer_users WHERE id = ?"),
+                                          arguments: [id]).map(CustomerUser.init(columns:)) else {
             return nil
         }
+        // Ordered here by name then id, byte-wise like SQLite's BINARY collation: an ORDER BY made
+        // SQLite build a sorter for these few rows on every request.
         let accounts = try Row.fetchAll(try db.cachedStatement(sql: """
-            SELECT a.* FROM accounts a JOIN account_memberships m ON m.account_id = a.id
-            WHERE m.user_id = ? ORDER BY a.name, a.id
-            """), arguments: [id]).map(Account.init(row:))
-        return (user, accounts)
+            SELECT a.id, a.external_id, a.name, a.status FROM accounts a JOIN account_memberships m ON m.account_id = a.id
+            WHERE m.user_id = ?
+            """), arguments: [id]).map(Account.init(columns:))
+        return (user, accounts.sorted { a, b in
+            a.name.utf8.elementsEqual(b.name.utf8) ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+                : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
+        })
     }
 
     static func staff(id: String, _ db: Database) throws -> StaffUser? {

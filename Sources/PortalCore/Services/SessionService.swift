@@ -5,11 +5,14 @@ public struct SessionService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
     public let policy: SessionPolicy
+    /// Every request's lookup reads through this when given (see `DirectReads`).
+    let direct: DirectReads?
 
-    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy()) {
+    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy(), direct: DirectReads? = nil) {
         self.db = db
         self.clock = clock
         self.policy = policy
+        self.direct = direct
     }
 
     /// Starts a session and returns the cookie value, shown to nobody else.
@@ -46,8 +49,9 @@ public struct SessionService: Sendable {
         let hash = SecretToken.hash(token)
         let now = clock.nowSeconds()
         let idle = policy.idleTimeout
-        let found: Lookup?? = try await db.read { db in
-            guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM sessions WHERE id_hash = ?"), arguments: [hash])
+        let read: @Sendable (Database) throws -> Lookup?? = { db in
+            guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(SessionRecord.columns) FROM sessions WHERE id_hash = ?"),
+                                                    arguments: [hash])
                 .map(SessionRecord.init(row:)) else { return .some(nil) }
             if record.expiresAt <= now || record.lastSeenAt + idle <= now { return nil }  // expired: delete below
             guard record.stage == .complete else { return Lookup(session: record, customer: nil) }
@@ -59,6 +63,7 @@ public struct SessionService: Sendable {
             }
             return Lookup(session: record, customer: try UserStore.customerWithAccounts(id: record.principal.id, db))
         }
+        let found = if let direct { try await direct.read(read) } else { try await db.read(read) }
         guard let found else {
             try await db.write { db in try db.execute(sql: "DELETE FROM sessions WHERE id_hash = ?", arguments: [hash]) }
             return nil
@@ -113,7 +118,7 @@ public struct SessionService: Sendable {
         let idle = policy.idleTimeout
         return try await db.read { db in
             try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT * FROM sessions WHERE principal_kind = ? AND principal_id = ? AND stage = 'complete'
+                SELECT \(SessionRecord.columns) FROM sessions WHERE principal_kind = ? AND principal_id = ? AND stage = 'complete'
                 AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC
                 """), arguments: [principal.kind.rawValue, principal.id, now, now - idle]).map(SessionRecord.init(row:))
         }

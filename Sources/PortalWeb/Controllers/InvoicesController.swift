@@ -18,11 +18,12 @@ struct InvoicesController {
 
     @Sendable func list(_ request: Request, context: CustomerRequestContext) async throws -> Response {
         let filter = try Self.filter(from: request)
+        let layout = CustomerLayoutView(context, title: "Invoices")
         guard let scope = context.scope else {
-            return renderer.render("invoices", PageContext.customer(context, title: "Invoices", ["noAccount": true]))
+            return renderer.render("invoices", view: InvoiceListView(layout: layout, page: nil))
         }
         let page = try await services.invoices.list(scope, filter: filter)
-        return renderer.render("invoices", PageContext.customer(context, title: "Invoices", Self.listValues(page)))
+        return renderer.render("invoices", view: InvoiceListView(layout: layout, page: page))
     }
 
     @Sendable func csv(_ request: Request, context: CustomerRequestContext) async throws -> Response {
@@ -74,7 +75,10 @@ struct InvoicesController {
     /// Reads the list's query string; a value that cannot be understood is a clear 400, while an
     /// out-of-range page becomes the nearest real page.
     static func filter(from request: Request) throws -> InvoiceFilter {
-        let query = request.uri.queryParameters
+        try filter(query: request.uri.queryParameters)
+    }
+
+    static func filter(query: Parameters) throws -> InvoiceFilter {
         var filter = InvoiceFilter()
         if let raw = query["status"].map(String.init), !raw.isEmpty {
             guard let status = InvoiceFilter.Status(rawValue: raw) else {
@@ -98,43 +102,6 @@ struct InvoicesController {
         }
         filter.search = String((query["q"].map(String.init) ?? "").prefix(100))
         return filter
-    }
-
-    static func listValues(_ page: InvoicePage) -> [String: Any] {
-        let filter = page.filter
-        func link(page number: Int? = nil, sort: InvoiceFilter.Sort? = nil, status: InvoiceFilter.Status? = nil) -> String {
-            var f = filter
-            if let status { f.status = status; f.page = 1 }
-            if let sort {
-                f.descending = f.sort == sort ? !f.descending : false
-                f.sort = sort
-                f.page = 1
-            }
-            if let number { f.page = number }
-            return SitePath.invoiceList(f)
-        }
-        return [
-            "invoices": page.items.map(InvoiceViewModels.row),
-            "hasInvoices": !page.items.isEmpty,
-            "totals": InvoiceViewModels.totals(page.totals),
-            "totalCount": page.totalCount,
-            "search": filter.search,
-            "statusTabs": InvoiceFilter.Status.allCases.map { status in
-                ["label": status.rawValue.capitalized, "url": link(status: status), "current": status == filter.status, "value": status.rawValue]
-            },
-            "status": filter.status.rawValue,
-            "sortLinks": [
-                "due": link(sort: .dueDate), "issued": link(sort: .issueDate), "amount": link(sort: .amount),
-            ],
-            "sortedBy": [filter.sort.rawValue: filter.descending ? "descending" : "ascending"],
-            "page": filter.page, "pageCount": page.pageCount, "multiplePages": page.pageCount > 1,
-            "previousURL": filter.page > 1 ? link(page: filter.page - 1) : "",
-            "nextURL": filter.page < page.pageCount ? link(page: filter.page + 1) : "",
-            "csvURL": SitePath.invoiceCSV(filter),
-            "emptyMessage": filter.search.isEmpty
-                ? (filter.status == .overdue ? "Nothing is overdue. 🎉" : "No \(filter.status == .all ? "" : filter.status.rawValue + " ")invoices.")
-                : "No invoices match “\(filter.search)”.",
-        ]
     }
 }
 

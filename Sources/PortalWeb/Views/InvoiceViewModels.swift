@@ -2,9 +2,9 @@ import PortalCore
 
 /// Turns invoice domain values into the plain values templates render. Templates never see records.
 enum InvoiceViewModels {
-    static func row(_ invoice: InvoiceSummary) -> ViewRow {
-        ViewRow(cells: fields(invoice).mapValues(Cell.init), flags: ["overdue": invoice.isOverdue,
-                                                                     "payable": invoice.balance.minorUnits > 0 && (invoice.status == .open || invoice.status == .partiallyPaid)])
+    /// A list or dashboard row: the typed row the compiled invoice list renders, seen through swift-mustache.
+    static func row(_ invoice: InvoiceSummary) -> MustacheObject {
+        MustacheObject(object: InvoiceRowView(invoice))
     }
 
     /// The summary's displayed values, shared by list rows and the detail page.
@@ -17,12 +17,23 @@ enum InvoiceViewModels {
         ]
     }
 
+    static func isPayable(_ invoice: InvoiceSummary) -> Bool {
+        invoice.balance.minorUnits > 0 && (invoice.status == .open || invoice.status == .partiallyPaid)
+    }
+
     static func statusLabel(_ invoice: InvoiceSummary) -> String {
         invoice.isOverdue ? "Overdue" : invoice.status.label
     }
 
     static func statusClass(_ invoice: InvoiceSummary) -> String {
-        invoice.isOverdue ? "status-overdue" : "status-" + invoice.status.rawValue.replacingOccurrences(of: "_", with: "-")
+        if invoice.isOverdue { return "status-overdue" }
+        return switch invoice.status {
+        case .draft: "status-draft"
+        case .open: "status-open"
+        case .partiallyPaid: "status-partially-paid"
+        case .paid: "status-paid"
+        case .void: "status-void"
+        }
     }
 
     static func totals(_ totals: [CurrencyTotals]) -> [[String: Any]] {
@@ -50,7 +61,7 @@ enum InvoiceViewModels {
         if !detail.notes.isEmpty { values["notes"] = detail.notes }
         if !detail.terms.isEmpty { values["terms"] = detail.terms }
         values["pdfURL"] = SitePath.invoicePDF(detail.summary.id)
-        values["payable"] = detail.summary.balance.minorUnits > 0 && [.open, .partiallyPaid].contains(detail.summary.status)
+        values["payable"] = isPayable(detail.summary)
         values["lines"] = detail.lines.map { line -> [String: Any] in
             [
                 "description": line.description, "quantity": line.quantity.formatted,

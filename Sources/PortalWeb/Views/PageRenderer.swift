@@ -10,6 +10,8 @@ public struct TemplateError: Error, CustomStringConvertible {
 /// template stops startup rather than failing on a customer's request.
 struct PageRenderer: Sendable {
     let library: MustacheLibrary
+    /// The same templates compiled for typed view models (`TemplateObject`), for the hot pages.
+    let compiled: CompiledTemplates
 
     static let requiredTemplates = [
         "layout", "error", "login", "invoices", "invoice", "payment_methods", "payment_method_remove", "login_mfa", "mfa_setup", "recovery_codes", "account", "dashboard",
@@ -18,18 +20,27 @@ struct PageRenderer: Sendable {
         "staff_settings", "staff_users",
     ]
 
+    /// Pages rendered from typed view models; each must compile (`CompiledTemplates`).
+    static let compiledPages = ["invoices"]
+
     init(directory: String) async throws {
-        library = try Self.load(directory: directory)
+        let (library, names) = try Self.load(directory: directory)
+        self.library = library
         for name in Self.requiredTemplates where library.getTemplate(named: name) == nil {
             throw TemplateError(description: "template \(directory)/\(name).mustache is missing")
+        }
+        compiled = CompiledTemplates(library: library, names: names)
+        for name in Self.compiledPages where !compiled.has(name) {
+            throw TemplateError(description: "template \(directory)/\(name).mustache cannot be compiled: \(compiled.failures[name] ?? "missing")")
         }
     }
 
     /// Loads every page template under `directory` (emails under `email/` belong to `MailTemplates`),
-    /// named by relative path without the extension, with the fast HTML escaper.
-    static func load(directory: String) throws -> MustacheLibrary {
+    /// named by relative path without the extension, with the fast HTML escaper; returns their names too.
+    static func load(directory: String) throws -> (MustacheLibrary, [String]) {
         MustacheContentTypes.register(PortalHTMLContentType(), named: PortalHTMLContentType.name)
         var library = MustacheLibrary()
+        var names: [String] = []
         let root = directory.hasSuffix("/") ? directory : directory + "/"
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             throw TemplateError(description: "templates directory \(directory) not found")
@@ -37,13 +48,15 @@ struct PageRenderer: Sendable {
         for case let path as String in enumerator where path.hasSuffix(".mustache") && !path.hasPrefix("email/") {
             let text = try String(contentsOfFile: root + path, encoding: .utf8)
             let source = "{{% CONTENT_TYPE: \(PortalHTMLContentType.name)}}" + text
+            let name = String(path.dropLast(".mustache".count))
             do {
-                try library.register(source, named: String(path.dropLast(".mustache".count)))
+                try library.register(source, named: name)
             } catch {
                 throw TemplateError(description: "template \(path) does not parse: \(error)")
             }
+            names.append(name)
         }
-        return library
+        return (library, names.sorted())
     }
 
     func render(_ name: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
@@ -51,8 +64,19 @@ struct PageRenderer: Sendable {
             // Checked at startup; reaching this means the template set changed underneath us.
             return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "Internal error")))
         }
-        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
-                                 body: .init(byteBuffer: ByteBuffer(string: html)))
+        return page(ByteBuffer(string: html), status: status)
+    }
+
+    /// A page from a compiled template and a typed view model (same markup as `render` would give).
+    func render(_ name: String, view: any TemplateObject, status: HTTPResponse.Status = .ok) -> Response {
+        guard let html = compiled.render(name, view) else {
+            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "Internal error")))
+        }
+        return page(ByteBuffer(bytes: html), status: status)
+    }
+
+    private func page(_ body: ByteBuffer, status: HTTPResponse.Status) -> Response {
+        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: body))
         // Pages show personal data: never keep them in shared or browser caches.
         response.headers[.cacheControl] = "no-store"
         return response

@@ -1,3 +1,5 @@
+import Mustache
+
 /// swift-mustache treats any present value as true in a section, even an empty string or an
 /// optional holding nil. View values therefore leave out what is absent or empty, so
 /// `{{#notes}}…{{/notes}}` shows only when there are notes.
@@ -32,26 +34,12 @@ extension Optional: OptionalBox {
     var wrappedAny: Any? { self.map { $0 as Any } }
 }
 
-/// A pre-formatted leaf value. swift-mustache renders a plain `String` only after several failed
-/// dynamic casts and `String(describing:)`; a `MustacheCustomRenderable` is recognised by the
-/// second cast, which roughly halves the cost of each variable in large tables.
+/// A pre-formatted leaf value: how swift-mustache sees a `TemplateValue.text`. It renders a plain
+/// `String` only after several failed dynamic casts and `String(describing:)`; a
+/// `MustacheCustomRenderable` is recognised by the second cast. Empty text counts as absent in a section.
 struct Cell: MustacheCustomRenderable, Sendable {
     let renderText: String
     var isNull: Bool { renderText.isEmpty }
 
     init(_ text: String) { renderText = text }
 }
-
-/// A row of named cells. A concrete `MustacheParent` answers lookups with a switch-free dictionary
-/// read and no conditional-conformance check, unlike `[String: Any]`.
-struct ViewRow: MustacheParent, Sendable {
-    let cells: [String: Cell]
-    let flags: [String: Bool]
-
-    func child(named name: String) -> Any? {
-        if let cell = cells[name] { return cell }
-        return flags[name]
-    }
-}
-
-import Mustache
