@@ -40,8 +40,10 @@ struct SessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.userAgent = request.headers[.userAgent] ?? ""
+        // Parsed once: every `request.cookies` parses the Cookie header again.
+        let sent = request.cookies
         var clearStale = false
-        if let token = request.cookies[SessionCookies.session]?.value, !token.isEmpty {
+        if let token = sent[SessionCookies.session]?.value, !token.isEmpty {
             if let found = try await sessions.lookup(token: token) {
                 let session = found.session
                 try await sessions.touch(session)
@@ -55,7 +57,7 @@ struct SessionMiddleware: RouterMiddleware {
             }
         }
         if context.session == nil {
-            var pre = request.cookies[SessionCookies.preSession]?.value ?? ""
+            var pre = sent[SessionCookies.preSession]?.value ?? ""
             if pre.count < 32 {
                 pre = SecretToken.generate()
                 context.cookiesToSet.append(cookies.preSession(pre))
@@ -63,7 +65,7 @@ struct SessionMiddleware: RouterMiddleware {
             context.csrfBinding = "pre:" + pre
         }
         context.csrfToken = csrf.token(for: context.csrfBinding)
-        if let code = request.cookies[SessionCookies.flash]?.value, !code.isEmpty {
+        if let code = sent[SessionCookies.flash]?.value, !code.isEmpty {
             context.flash = FlashMessage(rawValue: code)
             context.cookiesToSet.append(cookies.clearFlash())
         }
