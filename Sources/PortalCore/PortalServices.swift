@@ -85,9 +85,7 @@ public struct PortalServices: Sendable {
         links = d.links
         secrets = d.secrets
         users = UserStore(db: db)
-        // The two reads of every signed-in page (the session, then the page's own) take the short path.
-        let direct = DirectReads(pool: db)
-        sessions = SessionService(db: db, clock: d.clock, policy: d.sessionPolicy, direct: direct)
+        sessions = SessionService(db: db, clock: d.clock, policy: d.sessionPolicy)
         throttle = ThrottleService(db: db, clock: d.clock, policy: d.throttlePolicy)
         audit = AuditService(db: db, clock: d.clock)
         mfa = MFAService(db: db, clock: d.clock, secrets: d.secrets, issuer: d.issuer)
@@ -102,7 +100,7 @@ public struct PortalServices: Sendable {
         passwordReset = PasswordResetService(db: db, tokens: tokens, outbox: outbox, throttle: throttle, hasher: d.hasher,
                                              links: d.links, clock: d.clock)
         directory = DirectoryService(db: db, hasher: d.hasher, clock: d.clock)
-        invoices = InvoiceService(db: db, clock: d.clock, direct: direct)
+        invoices = InvoiceService(db: db, clock: d.clock)
         ledger = PaymentLedger(db: db, clock: d.clock)
         gateway = d.gateway
         gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)

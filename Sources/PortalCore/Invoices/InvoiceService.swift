@@ -10,13 +10,10 @@ public enum InvoiceError: Error, Equatable, Sendable {
 public struct InvoiceService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
-    /// The list reads through this when given (see `DirectReads`).
-    let direct: DirectReads?
 
-    public init(db: any DatabaseWriter, clock: PortalClock, direct: DirectReads? = nil) {
+    public init(db: any DatabaseWriter, clock: PortalClock) {
         self.db = db
         self.clock = clock
-        self.direct = direct
     }
 
     var today: CalendarDate { CalendarDate(clock.now()) }
@@ -25,7 +22,7 @@ public struct InvoiceService: Sendable {
 
     public func list(_ scope: CustomerScope, filter: InvoiceFilter) async throws -> InvoicePage {
         let today = self.today
-        let read: @Sendable (Database) throws -> InvoicePage = { db in
+        return try await db.read { db in
             try Self.requireMembership(scope, db)
             let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
             let totals = try Self.totals(whereSQL: whereSQL, arguments: arguments, db)
@@ -39,8 +36,6 @@ public struct InvoiceService: Sendable {
                 """), arguments: arguments + [InvoiceFilter.pageSize, (filter.page - 1) * InvoiceFilter.pageSize], today: today)
             return InvoicePage(items: items, filter: filter, totalCount: count, pageCount: pageCount, totals: totals)
         }
-        if let direct { return try await direct.read(read) }
-        return try await db.read(read)
     }
 
     /// Every invoice matching the filter (for CSV), in list order.

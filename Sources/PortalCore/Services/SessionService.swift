@@ -5,14 +5,11 @@ public struct SessionService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
     public let policy: SessionPolicy
-    /// Every request's lookup reads through this when given (see `DirectReads`).
-    let direct: DirectReads?
 
-    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy(), direct: DirectReads? = nil) {
+    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy()) {
         self.db = db
         self.clock = clock
         self.policy = policy
-        self.direct = direct
     }
 
     /// Starts a session and returns the cookie value, shown to nobody else.
@@ -49,7 +46,7 @@ public struct SessionService: Sendable {
         let hash = SecretToken.hash(token)
         let now = clock.nowSeconds()
         let idle = policy.idleTimeout
-        let read: @Sendable (Database) throws -> Lookup?? = { db in
+        let found: Lookup?? = try await db.read { db in
             guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(SessionRecord.columns) FROM sessions WHERE id_hash = ?"),
                                                     arguments: [hash])
                 .map(SessionRecord.init(row:)) else { return .some(nil) }
@@ -63,7 +60,6 @@ public struct SessionService: Sendable {
             }
             return Lookup(session: record, customer: try UserStore.customerWithAccounts(id: record.principal.id, db))
         }
-        let found = if let direct { try await direct.read(read) } else { try await db.read(read) }
         guard let found else {
             try await db.write { db in try db.execute(sql: "DELETE FROM sessions WHERE id_hash = ?", arguments: [hash]) }
             return nil

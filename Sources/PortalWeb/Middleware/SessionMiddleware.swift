@@ -51,8 +51,10 @@ struct SessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.userAgent = request.headers[.userAgent] ?? ""
+        // Parsed once: every `request.cookies` parses the Cookie header again.
+        let sent = request.cookies
         var clearStale = false
-        if let token = request.cookies[SessionCookies.session]?.value, !token.isEmpty {
+        if let token = sent[SessionCookies.session]?.value, !token.isEmpty {
             if let found = try await sessions.lookup(token: token) {
                 let session = found.session
                 try await sessions.touch(session)
@@ -66,7 +68,7 @@ struct SessionMiddleware: RouterMiddleware {
             }
         }
         var clearStaff = false
-        if let token = request.cookies[SessionCookies.staffSession]?.value, !token.isEmpty {
+        if let token = sent[SessionCookies.staffSession]?.value, !token.isEmpty {
             if let found = try await sessions.lookup(token: token), found.session.principal.kind == .staff {
                 try await sessions.touch(found.session)
                 context.staffSession = found.session
@@ -79,7 +81,7 @@ struct SessionMiddleware: RouterMiddleware {
             }
         }
         if context.session == nil && context.staffSession == nil {
-            var pre = request.cookies[SessionCookies.preSession]?.value ?? ""
+            var pre = sent[SessionCookies.preSession]?.value ?? ""
             if pre.count < 32 {
                 pre = SecretToken.generate()
                 context.cookiesToSet.append(cookies.preSession(pre))
@@ -87,7 +89,7 @@ struct SessionMiddleware: RouterMiddleware {
             context.csrfBinding = "pre:" + pre
         }
         context.csrfToken = csrf.token(for: context.csrfBinding)
-        if let code = request.cookies[SessionCookies.flash]?.value, !code.isEmpty {
+        if let code = sent[SessionCookies.flash]?.value, !code.isEmpty {
             context.flash = FlashMessage(rawValue: code)
             context.cookiesToSet.append(cookies.clearFlash())
         }
