@@ -116,7 +116,7 @@ struct BenchAutopay: AsyncParsableCommand {
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: [
-            "key": publicKey, "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123",
+            "key": publicKey, "number": SandboxTestCards.all[0].number, "exp_month": 12, "exp_year": 2034, "cvc": "123",
         ])
         let (data, _) = try await URLSession.shared.data(for: request)
         guard let id = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["id"] as? String else {

@@ -37,6 +37,9 @@ public struct PaymentService: Sendable {
         public var methods: [PaymentMethod]
         public var requestKey: String
         public var allowOverpayment: Bool
+
+        /// The amount the form's text asks for, read as `pay` will read it.
+        public func amount(typed text: String) throws -> Money { try PaymentService.typedAmount(text, balance: balance) }
     }
 
     public func draft(_ scope: CustomerScope, invoiceIds: [String]) async throws -> Draft {
@@ -53,17 +56,24 @@ public struct PaymentService: Sendable {
         case newCard(browserResult: [String: String], billingName: String, billingPostcode: String, keep: Bool)
     }
 
+    /// How much to pay: an exact amount (the worker), or what a person typed into the form, read
+    /// here against the invoices' currency ("" for their whole balance).
+    public enum Amount: Sendable, Equatable {
+        case exactly(Money)
+        case typed(String)
+    }
+
     public struct Submission: Sendable {
         public var requestKey: String
         public var invoiceIds: [String]
-        public var amount: Money
+        public var amount: Amount
         public var method: MethodChoice
         public var source: PaymentSource
         public var actor: AuditEvent
         public var accountName: String
         public var email: String
 
-        public init(requestKey: String, invoiceIds: [String], amount: Money, method: MethodChoice, source: PaymentSource = .portal,
+        public init(requestKey: String, invoiceIds: [String], amount: Amount, method: MethodChoice, source: PaymentSource = .portal,
                     actor: AuditEvent, accountName: String, email: String) {
             self.requestKey = requestKey
             self.invoiceIds = invoiceIds
@@ -83,7 +93,8 @@ public struct PaymentService: Sendable {
         guard SecretToken.isWellFormed(submission.requestKey) else { throw PaymentError.formExpired }
         if let existing = try await existing(scope, requestKey: submission.requestKey) { return existing }
         let invoices = try await db.read { db in try Self.payableInvoices(scope, submission.invoiceIds, today: CalendarDate(clock.now()), db) }
-        try checkAmount(submission.amount, against: invoices)
+        let amount = try resolve(submission.amount, against: invoices)
+        try checkAmount(amount, against: invoices)
         if case .saved(let id) = submission.method {
             guard let method = try await methods.list(scope).first(where: { $0.id == id }) else { throw PaymentError.methodNotFound }
             guard method.expiry != .expired else { throw PaymentError.methodExpired }
@@ -103,7 +114,7 @@ public struct PaymentService: Sendable {
                     method_brand, method_last4, initiated_by, gateway_phase, created_at, updated_at)
                 SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, m.id, m.brand, m.last4, ?, 'created', ?, ?
                 FROM (SELECT 1) LEFT JOIN payment_methods m ON m.id = ? AND m.account_id = ?
-                """, arguments: [id, scope.accountId, submission.amount.minorUnits, submission.amount.currency.code, gateway.name,
+                """, arguments: [id, scope.accountId, amount.minorUnits, amount.currency.code, gateway.name,
                                  submission.requestKey, submission.source.rawValue, scope.userId, now, now, savedMethodId, scope.accountId])
             for invoiceId in Set(submission.invoiceIds) {
                 try db.execute(sql: "INSERT INTO payment_requested_invoices (payment_id, invoice_id) VALUES (?, ?)", arguments: [id, invoiceId])
@@ -111,13 +122,13 @@ public struct PaymentService: Sendable {
             var event = submission.actor
             event.action = "payment.submit"
             event.accountId = scope.accountId
-            event.details.merge(["payment": id, "amount": submission.amount.plain, "currency": submission.amount.currency.code,
+            event.details.merge(["payment": id, "amount": amount.plain, "currency": amount.currency.code,
                                  "source": submission.source.rawValue]) { _, new in new }
             try AuditService.insert(event, now: now, db)
             return (id, true)
         }
         if reservation.isNew {
-            try await charge(paymentId: reservation.id, scope: scope, submission: submission)
+            try await charge(paymentId: reservation.id, amount: amount, scope: scope, submission: submission)
         }
         return try await payment(scope, id: reservation.id)
     }
@@ -168,7 +179,7 @@ public struct PaymentService: Sendable {
 
     // MARK: Charging
 
-    private func charge(paymentId: String, scope: CustomerScope, submission: Submission) async throws {
+    private func charge(paymentId: String, amount: Money, scope: CustomerScope, submission: Submission) async throws {
         guard let gateway else { throw PaymentError.notConfigured }
         let methodId: String
         switch submission.method {
@@ -207,7 +218,7 @@ public struct PaymentService: Sendable {
         let outcome: GatewayChargeOutcome
         do {
             outcome = try await gateway.charge(GatewayChargeRequest(
-                customerId: target.customer, methodId: target.method, amount: submission.amount,
+                customerId: target.customer, methodId: target.method, amount: amount,
                 idempotencyKey: paymentId, metadata: ["payment": paymentId, "account": scope.accountId]))
         } catch PaymentGatewayError.rejected(let code, let message) {
             try await record(paymentId, .failed(code: code, message: message, retryable: false))
@@ -348,6 +359,21 @@ public struct PaymentService: Sendable {
                                                arguments: [scope.accountId, requestKey]) else { return nil }
             return try PaymentRows.payment(db, id: id)
         }
+    }
+
+    private func resolve(_ request: Amount, against invoices: [InvoiceSummary]) throws -> Money {
+        switch request {
+        case .exactly(let money): return money
+        case .typed(let text):
+            return try Self.typedAmount(text, balance: Money(invoices.reduce(0) { $0 + $1.balance.minorUnits }, invoices[0].balance.currency))
+        }
+    }
+
+    /// What a person typed, in the balance's currency; nothing typed means the whole balance.
+    static func typedAmount(_ text: String, balance: Money) throws -> Money {
+        if text.trimmingCharacters(in: .whitespaces).isEmpty { return balance }
+        guard let money = Money.parse(text, currency: balance.currency) else { throw PaymentError.invalidAmount }
+        return money
     }
 
     private func checkAmount(_ amount: Money, against invoices: [InvoiceSummary]) throws {

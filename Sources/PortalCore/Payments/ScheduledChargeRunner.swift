@@ -156,7 +156,7 @@ public struct ScheduledChargeRunner: Sendable {
         let payment: Payment
         do {
             payment = try await payments.pay(scope, .init(
-                requestKey: Self.requestKey(charge.id), invoiceIds: plan.invoiceIds, amount: Money(plan.amount, plan.currency),
+                requestKey: Self.requestKey(charge.id), invoiceIds: plan.invoiceIds, amount: .exactly(Money(plan.amount, plan.currency)),
                 method: .saved(plan.methodId), source: charge.source == "plan" ? .plan : .autopay, actor: actor,
                 accountName: plan.accountName, email: plan.email))
         } catch let error as PaymentError {

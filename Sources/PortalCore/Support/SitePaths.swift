@@ -46,7 +46,8 @@ public enum SitePath {
     public static func planCancel(_ id: String) -> String { "\(plans)/\(id)/cancel" }
     public static func payment(_ id: String) -> String { "\(payments)/\(id)" }
     public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }
-    public static func payInvoice(_ id: String) -> String { "\(pay)?invoice=\(id)" }
+    public static func payInvoice(_ id: String) -> String { pay(invoices: [id]) }
+    public static func pay(invoices ids: [String]) -> String { pay + "?" + ids.map { "invoice=\($0)" }.joined(separator: "&") }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }
     public static func webhook(_ gatewayName: String) -> String { "\(webhooks)/\(gatewayName)" }
     /// Where an invited staff member sets their password (`InvitationService.accept(kind: .staff)`).

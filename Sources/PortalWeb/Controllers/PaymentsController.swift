@@ -29,7 +29,7 @@ struct PaymentsController {
         let entered = Entered(context.form)
         do {
             let draft = try await services.payments.draft(scope, invoiceIds: entered.invoiceIds)
-            let amount = try Self.amount(entered.amount, draft: draft)
+            let amount = try draft.amount(typed: entered.amount)
             let card: String
             switch entered.method {
             case "new":
@@ -64,13 +64,12 @@ struct PaymentsController {
         guard let scope = context.scope, let account = context.identity.activeAccount else { throw PageError.notFound }
         let entered = Entered(context.form)
         do {
-            let draft = try await services.payments.draft(scope, invoiceIds: entered.invoiceIds)
             let method: PaymentService.MethodChoice = entered.method == "new"
                 ? .newCard(browserResult: entered.card, billingName: entered.billingName,
                            billingPostcode: entered.billingPostcode, keep: entered.keepCard)
                 : .saved(entered.method)
             let payment = try await services.payments.pay(scope, .init(
-                requestKey: entered.requestKey, invoiceIds: entered.invoiceIds, amount: try Self.amount(entered.amount, draft: draft),
+                requestKey: entered.requestKey, invoiceIds: entered.invoiceIds, amount: .typed(entered.amount),
                 method: method, source: context.impersonation == nil ? .portal : .staffAssisted, actor: context.actor,
                 accountName: account.name, email: context.identity.user.email))
             return .redirect(to: SitePath.payment(payment.id), type: .normal)
@@ -179,12 +178,6 @@ struct PaymentsController {
             }
             return fields
         }
-    }
-
-    static func amount(_ text: String, draft: PaymentService.Draft) throws -> Money {
-        if text.isEmpty { return draft.balance }
-        guard let amount = Money.parse(text, currency: draft.balance.currency) else { throw PaymentError.invalidAmount }
-        return amount
     }
 
     private func renderForm(_ context: CustomerRequestContext, invoiceIds: [String], entered: Entered?, error: String? = nil) async throws -> Response {

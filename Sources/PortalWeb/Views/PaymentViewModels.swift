@@ -48,6 +48,6 @@ enum PaymentViewModels {
 
     static func retryURL(_ payment: Payment) -> String? {
         guard !payment.requestedInvoices.isEmpty else { return nil }
-        return SitePath.pay + "?" + payment.requestedInvoices.map { "invoice=\($0.id)" }.joined(separator: "&")
+        return SitePath.pay(invoices: payment.requestedInvoices.map(\.id))
     }
 }
