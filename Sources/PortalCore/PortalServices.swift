@@ -31,6 +31,8 @@ public struct PortalServices: Sendable {
     public let scheduledCharges: ScheduledChargeRunner
     public let reminders: ReminderService
     public let refunds: RefundService
+    /// Payment results, refunds and payment links waiting to be pushed to the CRM.
+    public let crmOutbox: CRMOutbox
     public let webhooks: WebhookProcessor
     public let staffConsole: StaffConsoleService
     public let staffUsers: StaffUserService
@@ -110,6 +112,7 @@ public struct PortalServices: Sendable {
         payments = PaymentService(db: db, gateway: d.gateway, methods: paymentMethods, settlement: settlement, clock: d.clock,
                                   policy: d.paymentPolicy, logger: d.logger)
         refunds = RefundService(db: db, gateway: d.gateway, clock: d.clock)
+        crmOutbox = CRMOutbox(db: db, clock: d.clock)
         webhooks = WebhookProcessor(db: db, gateway: d.gateway, settlement: settlement, refunds: refunds, outbox: outbox, clock: d.clock,
                                     billingAddress: d.billingAddress, logger: d.logger)
         impersonation = ImpersonationService(db: db, clock: d.clock, policy: d.impersonationPolicy)

@@ -56,6 +56,8 @@ struct PaymentSettlement: Sendable {
             event.details["code"] = code
         }
         try AuditService.insert(event, now: now, db)
+        // In this transaction, so the CRM hears of every result the portal records, and of none it doesn't.
+        try CRMOutbox.enqueuePaymentResult(paymentId: paymentId, now: now, db)
         return true
     }
 

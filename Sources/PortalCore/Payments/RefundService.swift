@@ -260,6 +260,7 @@ public struct RefundService: Sendable {
         var event = try event(refund, actor: actor, db)
         if !invoices.isEmpty { event.details["invoices"] = invoices.joined(separator: ",") }
         try AuditService.insert(event, now: now, db)
+        try CRMOutbox.enqueueRefund(refundId: refundId, paymentId: refund.paymentId, invoiceIds: invoices, now: now, db)
     }
 
     /// Takes `amount` back from what the payment paid: first from any credit it left on the
