@@ -63,20 +63,20 @@ public actor CreatioClient {
 
     // MARK: Sending
 
-    func send(_ method: String, _ url: URL, body: [UInt8]?) async throws -> (HTTPURLResponse, Data) {
+    func send(_ method: String, _ url: URL, body: [UInt8]?, headers: [String: String] = [:]) async throws -> (HTTPURLResponse, Data) {
         if !signedIn { try await signIn() }
-        var (response, data) = try await perform(method, url, body: body)
+        var (response, data) = try await perform(method, url, body: body, headers: headers)
         if Self.sessionLapsed(response, data) {
             signedIn = false
             try await signIn()
-            (response, data) = try await perform(method, url, body: body)
+            (response, data) = try await perform(method, url, body: body, headers: headers)
             if Self.sessionLapsed(response, data) { throw CreatioError.sessionRejected }
         }
         guard (200..<300).contains(response.statusCode) else { throw Self.error(status: response.statusCode, data) }
         return (response, data)
     }
 
-    func perform(_ method: String, _ url: URL, body: [UInt8]?) async throws -> (HTTPURLResponse, Data) {
+    func perform(_ method: String, _ url: URL, body: [UInt8]?, headers: [String: String] = [:]) async throws -> (HTTPURLResponse, Data) {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.setValue("application/json", forHTTPHeaderField: "Accept")
@@ -91,6 +91,7 @@ public actor CreatioClient {
             request.setValue(cookies.map { "\($0.name)=\($0.value)" }.joined(separator: "; "), forHTTPHeaderField: "Cookie")
             if let csrf = cookies.first(where: { $0.name == "BPMCSRF" })?.value { request.setValue(csrf, forHTTPHeaderField: "BPMCSRF") }
         }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         return try await transfer(request)
     }
 

@@ -19,6 +19,7 @@ public actor CreatioSimulator {
         "InvoiceProduct": [("InvoiceId", .string(zeroGuid)), ("Name", ""), ("Quantity", .number("0.000")), ("Price", .number("0.00")),
                            ("Amount", .number("0.00")), ("DiscountAmount", .number("0.00")), ("TaxAmount", .number("0.00")),
                            ("TotalAmount", .number("0.00"))],
+        "InvoicePaymentStatus": [("Name", ""), ("FinalStatus", .bool(false))],
     ]
     static let baseColumns = ["Id", "CreatedOn", "ModifiedOn", "ProcessListeners"]
     public static let zeroGuid = "00000000-0000-0000-0000-000000000000"
@@ -36,8 +37,27 @@ public actor CreatioSimulator {
     public var lapsedSession: LapsedSession = .unauthorized
     public private(set) var logins = 0
     public private(set) var odataRequests = 0
+    /// `$batch` requests received (each also counts once in `odataRequests`).
+    public internal(set) var batchRequests = 0
+    /// Columns a customised instance has beyond the stock ones (`Usr…` fields), per collection.
+    var addedColumns: [String: [(String, OrderedJSON)]] = [:]
+    /// PATCHes applied, by "Collection(id)", whether sent alone or inside a `$batch`.
+    var appliedPatches: [String: Int] = [:]
+    /// Records whose writes are refused with this answer (a validation rule, a deleted record).
+    var refusals: [String: (status: Int, message: String)] = [:]
 
-    public init() {}
+    public init() {
+        // A fresh instance has the stock payment statuses.
+        let stock: [(id: String, name: String, isFinal: Bool)] = [
+            (CreatioPaymentStatus.waitingPayment, "Waiting for payment", false), (CreatioPaymentStatus.partiallyPaid, "Partially paid", false),
+            (CreatioPaymentStatus.paid, "Paid", true), (CreatioPaymentStatus.canceled, "Canceled", true),
+            (CreatioPaymentStatus.notInvoiced, "Not invoiced", false),
+        ]
+        collections["InvoicePaymentStatus"] = stock.map { status in
+            ["Id": .string(status.id), "CreatedOn": .string(Self.emptyDate), "ModifiedOn": .string(Self.emptyDate), "ProcessListeners": .number("0"),
+             "Name": .string(status.name), "FinalStatus": .bool(status.isFinal)]
+        }
+    }
 
     // MARK: Setup
 
@@ -53,6 +73,29 @@ public actor CreatioSimulator {
     public func failNext(_ count: Int, status: Int = 500, after: Int = 0) { failures = (after, count, status) }
     /// Every answer waits this long first (nil: none).
     public func setDelay(_ delay: Duration?) { self.delay = delay }
+    /// Adds columns to a collection, as a customised instance has (`UsrPaymentLink`, …); existing records get the default.
+    package func addColumns(_ collection: String, _ columns: [(String, OrderedJSON)]) {
+        addedColumns[collection, default: []] += columns
+        for index in (collections[collection] ?? []).indices {
+            var members = collections[collection]![index].members
+            for (name, fallback) in columns where !members.contains(where: { $0.key == name }) { members.append(.init(key: name, value: fallback)) }
+            collections[collection]![index] = .object(members)
+        }
+    }
+    /// Writes to this record are refused with `status` until `acceptWrites`.
+    package func refuseWrites(to id: String, status: Int = 400, message: String = "The value is not valid.") {
+        refusals[id.lowercased()] = (status, message)
+    }
+    package func acceptWrites(to id: String) { refusals[id.lowercased()] = nil }
+    /// Removes a record (as deleting it in Creatio would).
+    package func remove(_ collection: String, id: String) { collections[collection]?.removeAll { $0["Id"]?.text == id } }
+    /// How many PATCHes changed this record, alone or in a `$batch`.
+    package func patchCount(_ collection: String, id: String) -> Int { appliedPatches["\(collection)(\(id.lowercased()))"] ?? 0 }
+    package var totalPatches: Int { appliedPatches.values.reduce(0, +) }
+
+    func columnsOf(_ collection: String) -> [(String, OrderedJSON)]? {
+        Self.schemas[collection].map { $0 + (addedColumns[collection] ?? []) }
+    }
 
     /// Adds a record with the collection's defaults for anything not given; returns its Id.
     @discardableResult
@@ -61,7 +104,7 @@ public actor CreatioSimulator {
         let stamp = fields["ModifiedOn"]?.text.map(observe) ?? nextStamp()
         var members: [OrderedJSON.Member] = [.init(key: "Id", value: .string(id)), .init(key: "CreatedOn", value: .string(stamp)),
                                              .init(key: "ModifiedOn", value: .string(stamp)), .init(key: "ProcessListeners", value: .number("0"))]
-        for (column, fallback) in Self.schemas[collection] ?? [] { members.append(.init(key: column, value: fields[column] ?? fallback)) }
+        for (column, fallback) in columnsOf(collection) ?? [] { members.append(.init(key: column, value: fields[column] ?? fallback)) }
         collections[collection, default: []].append(.object(members))
         return id
     }
@@ -180,7 +223,7 @@ public actor CreatioSimulator {
     }
 
     func odata(method: String, path: String, query: [String: String], body: [UInt8],
-               cookie: String?, csrf: String?, authorization: String?) -> Answer {
+               cookie: String?, csrf: String?, authorization: String?, prefer: String? = nil) -> Answer {
         if let refusal = authorize(cookie: cookie, csrf: csrf, authorization: authorization) { return refusal }
         odataRequests += 1
         if failures.count > 0 {
@@ -191,12 +234,21 @@ public actor CreatioSimulator {
                 return .odataError(failures.status, "Internal server error (injected fault).")
             }
         }
+        if path == "$batch" {
+            guard method == "POST" else { return .odataError(405, "The HTTP method is not allowed here.") }
+            return batch(body, continueOnError: prefer?.lowercased().contains("continue-on-error") == true)
+        }
+        return dispatch(method: method, path: path, query: query, body: body)
+    }
+
+    /// One OData request, signed in and past any injected fault.
+    func dispatch(method: String, path: String, query: [String: String], body: [UInt8]) -> Answer {
         var collection = path, key: String?
         if let open = path.firstIndex(of: "("), path.hasSuffix(")") {
             collection = String(path[..<open])
             key = String(path[path.index(after: open)..<path.index(before: path.endIndex)])
         }
-        guard let schema = Self.schemas[collection] else {
+        guard let schema = columnsOf(collection) else {
             return Answer(status: 404, headers: [("Content-Type", "text/html")], body: Array("<html><body>404 - File or directory not found.</body></html>".utf8))
         }
         let columns = Set(Self.baseColumns + schema.map(\.0))
@@ -215,11 +267,14 @@ public actor CreatioSimulator {
             return .json(201, .object([.init(key: "@odata.context", value: .string("$metadata#\(collection)/$entity"))] + record.members),
                          headers: [("Location", "\(collection)(\(id))")])
         case ("PATCH", let id?):
+            if let refusal = refusals[id.lowercased()] { return .odataError(refusal.status, refusal.message) }
             guard let request = try? OrderedJSON.parse(body), case .object(let members) = request else { return .odataError(400, "The request body is not valid JSON.") }
             if let unknown = members.first(where: { !columns.contains($0.key) }) { return unknownProperty(unknown.key, collection) }
             let changed = update(collection, id: id, Dictionary(members.filter { !Self.baseColumns.contains($0.key) }.map { ($0.key, $0.value) },
                                                                 uniquingKeysWith: { $1 }))
-            return changed ? Answer(status: 204) : .odataError(404, "Entity not found.")
+            guard changed else { return .odataError(404, "Entity not found.") }
+            appliedPatches["\(collection)(\(id.lowercased()))", default: 0] += 1
+            return Answer(status: 204)
         default:
             return .odataError(405, "The HTTP method is not allowed here.")
         }

@@ -31,7 +31,8 @@ extension CreatioSimulator {
                     let answer = await simulator.odata(
                         method: request.method.rawValue, path: context.parameters.get("entity") ?? "", query: query,
                         body: try await Self.body(request), cookie: request.headers[.cookie],
-                        csrf: request.headers[HTTPField.Name("BPMCSRF")!], authorization: request.headers[.authorization])
+                        csrf: request.headers[HTTPField.Name("BPMCSRF")!], authorization: request.headers[.authorization],
+                        prefer: request.headers[HTTPField.Name("Prefer")!])
                     return Self.response(answer)
                 }
             }
