@@ -2,6 +2,8 @@ import ArgumentParser
 import Configuration
 import CreatioSync
 import Foundation
+import GRDB
+import Logging
 import PortalCore
 
 /// Where the Creatio instance is and how to sign in: a user and password (forms sign-in) or an
@@ -29,12 +31,22 @@ struct CreatioOptions: ParsableArguments {
     @Option(name: .customLong("creatio-token-url"), help: "Identity Service token endpoint, e.g. https://acme-is.creatio.com/connect/token. Env: PORTAL_CREATIO_TOKEN_URL")
     var tokenURL: String?
 
+    @Option(name: .customLong("creatio-field-map"), help: "JSON file naming the Invoice columns the push writes (see docs/ARCHITECTURE.md). Env: PORTAL_CREATIO_FIELD_MAP. Default: the built-in Usr… names")
+    var fieldMap: String?
+
+    @Option(name: .customLong("creatio-batch"), help: "Push through OData $batch: on or off. Env: PORTAL_CREATIO_BATCH. Default: on")
+    var batch: String?
+
+    @Option(name: .customLong("creatio-interval"), help: "Seconds between pull-and-push rounds in `portal worker`. Env: PORTAL_CREATIO_INTERVAL. Default: 60")
+    var interval: String?
+
     func reader() -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value, secret) in [("portal.creatio.url", url, false), ("portal.creatio.odata.path", odataPath, false),
                                      ("portal.creatio.user", user, false), ("portal.creatio.password", password, true),
                                      ("portal.creatio.client.id", clientId, false), ("portal.creatio.client.secret", clientSecret, true),
-                                     ("portal.creatio.token.url", tokenURL, false)] {
+                                     ("portal.creatio.token.url", tokenURL, false), ("portal.creatio.field.map", fieldMap, false),
+                                     ("portal.creatio.batch", batch, false), ("portal.creatio.interval", interval, false)] {
             if let value { values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: secret) }
         }
         return ConfigReader(providers: [InMemoryProvider(name: "arguments", values: values), EnvironmentVariablesProvider()])
@@ -75,5 +87,51 @@ struct CreatioOptions: ParsableArguments {
             throw ConfigurationError("PORTAL_CREATIO_USER", "or PORTAL_CREATIO_CLIENT_ID is required to sign in to Creatio")
         }
         return CreatioConfiguration(baseURL: base, odataPath: odataPath, auth: auth)
+    }
+}
+
+/// How the pull and push run, beside where Creatio is.
+struct CreatioSettings {
+    var connection: CreatioConfiguration
+    var fields: CreatioFieldMap
+    var useBatch: Bool
+    var interval: Int
+
+    /// The pull and the push over one client, so they share one sign-in.
+    func pass(database: DatabasePool, directory: DirectoryService, invoices: InvoiceService, outbox: CRMOutbox, logger: Logger) -> CreatioPass {
+        let client = CreatioClient(connection)
+        return CreatioPass(sync: CreatioSyncService(client: client, db: database, directory: directory, invoices: invoices, clock: .system),
+                           push: CreatioPushService(client: client, outbox: outbox, fields: fields, useBatch: useBatch, logger: logger),
+                           logger: logger)
+    }
+}
+
+extension CreatioOptions {
+    /// Whether Creatio is configured at all; without it the worker runs as it always has.
+    var isConfigured: Bool { reader().string(forKey: "portal.creatio.url") != nil }
+
+    func settings() throws -> CreatioSettings {
+        let config = reader()
+        let connection = try configuration()
+        var fields = CreatioFieldMap.defaults
+        if let path = config.string(forKey: "portal.creatio.field.map"), !path.isEmpty {
+            do { fields = try CreatioFieldMap.load(path: path) } catch let error as CreatioFieldMap.Invalid {
+                throw ConfigurationError("PORTAL_CREATIO_FIELD_MAP", error.description)
+            }
+        }
+        var useBatch = true
+        if let text = config.string(forKey: "portal.creatio.batch") {
+            switch text.lowercased() {
+            case "on", "true", "yes", "1": useBatch = true
+            case "off", "false", "no", "0": useBatch = false
+            default: throw ConfigurationError("PORTAL_CREATIO_BATCH", "must be on or off")
+            }
+        }
+        var interval = 60
+        if let text = config.string(forKey: "portal.creatio.interval") {
+            guard let seconds = Int(text), seconds >= 10 else { throw ConfigurationError("PORTAL_CREATIO_INTERVAL", "must be a whole number of seconds, at least 10") }
+            interval = seconds
+        }
+        return CreatioSettings(connection: connection, fields: fields, useBatch: useBatch, interval: interval)
     }
 }

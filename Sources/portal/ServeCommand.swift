@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreatioSync
 import Hummingbird
 import PortalCore
 import PortalWeb
@@ -25,10 +26,11 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run background jobs: autopay and plan charges with retries, reconciliation of unanswered payments, reminders, mail delivery and clean-up.")
+    static let configuration = CommandConfiguration(abstract: "Run background jobs: autopay and plan charges with retries, reconciliation of unanswered payments, reminders, mail delivery and clean-up; with PORTAL_CREATIO_URL set, also the Creatio pull and push.")
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var payments: PaymentOptions
+    @OptionGroup var creatio: CreatioOptions
 
     @Flag(help: "Run one pass of every job, then exit.")
     var once = false
@@ -38,7 +40,11 @@ struct Worker: AsyncParsableCommand {
             var configuration = try options.load(needPublicURL: .required)
             try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
+            let creatioSettings = creatio.isConfigured ? try creatio.settings() : nil
             let runtime = try await Runtime.open(configuration, logger: logger)
+            let services = runtime.services
+            let creatioPass = creatioSettings?.pass(database: services.database, directory: services.directory, invoices: services.invoices,
+                                                    outbox: services.crmOutbox, logger: logger)
             if once {
                 let billing = try await BillingJobs(services: runtime.services, logger: logger).runOnce(worker: Runtime.workerName())
                 let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),
@@ -50,9 +56,15 @@ struct Worker: AsyncParsableCommand {
                       + "awaiting the gateway: \(charges.awaiting), skipped: \(charges.skipped); payments reconciled: \(billing.reconciled) "
                       + "(errors: \(billing.reconcileErrors)); reminders queued: \(billing.reminders)")
                 print("mail sent: \(result.sent), mail failed (will retry): \(result.failed), expired sessions removed: \(purged)")
+                if let creatioPass { print(await creatioPass.runOnce().description) }
                 return
             }
-            let group = ServiceGroup(services: try runtime.workerServices(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            var jobs = try runtime.workerServices()
+            if let creatioPass, let interval = creatioSettings?.interval {
+                // The pass logs its own failures; it never throws, so one bad round never stops the loop.
+                jobs.append(PeriodicService(name: "creatio", interval: .seconds(interval), logger: logger) { _ = await creatioPass.runOnce() })
+            }
+            let group = ServiceGroup(services: jobs, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
     }

@@ -7,12 +7,12 @@ import PortalCore
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Pull accounts, invoices and invoice lines from Creatio, incrementally by ModifiedOn.")
+        abstract: "Pull accounts, invoices and invoice lines from Creatio (incrementally by ModifiedOn), then push payment results, refunds and payment links to it.")
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var creatio: CreatioOptions
 
-    @Flag(help: "Run one pass, print what it did, and exit (status 1 if any entity stopped early).")
+    @Flag(help: "Run one pull and push, print what they did, and exit (status 1 if any entity stopped early or any push failed).")
     var once = false
 
     @Option(help: "Seconds between passes when running continuously. Default: 300")
@@ -21,7 +21,7 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingConfiguration {
             let configuration = try options.load(needPublicURL: .optional, needMail: .optional, needKey: .optional)
-            let connection = try creatio.configuration()
+            let settings = try creatio.settings()
             guard interval >= 10 else { throw ConfigurationError("--interval", "must be at least 10 seconds") }
             let database = try { () throws -> DatabasePool in
                 do { return try PortalDatabase.open(path: configuration.databasePath) } catch {
@@ -29,9 +29,9 @@ struct SyncCommand: AsyncParsableCommand {
                 }
             }()
             _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
-            let sync = CreatioSyncService(client: CreatioClient(connection), db: database,
-                                          directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
-                                          invoices: InvoiceService(db: database, clock: .system), clock: .system)
+            let sync = settings.pass(database: database, directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
+                                     invoices: InvoiceService(db: database, clock: .system), outbox: CRMOutbox(db: database, clock: .system),
+                                     logger: makeLogger(level: try options.logLevelValue()))
             while true {
                 let report = await sync.runOnce()
                 print(report.description)
