@@ -1,5 +1,5 @@
 # Daily loop. The README's two set-up commands are scripts/demo.sh and scripts/test.sh.
-.PHONY: build test demo bench bench-small bench-autopay migrate-status
+.PHONY: build test demo bench bench-small bench-autopay bench-creatio migrate-status
 
 build:
 	swift build
@@ -21,6 +21,11 @@ bench-small:
 # Only the worker draining 10,000 due autopay charges against the sandbox gateway.
 bench-autopay:
 	python3 scripts/bench.py --only autopay
+
+# A first import of 100,000 invoices with 3 lines each from the Creatio simulator over loopback HTTP.
+bench-creatio:
+	swift build -c release --product portal
+	PORTAL_DATABASE=$${TMPDIR:-/tmp}/portal-bench-creatio.sqlite .build/release/portal bench creatio-import
 
 migrate-status:
 	swift run portal migrate --status

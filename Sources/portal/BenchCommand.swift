@@ -6,7 +6,7 @@ import PortalWeb
 /// Tools for `make bench`: build the large data set, and time PDF and page rendering in-process.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark helpers (used by `make bench`).",
-                                                    subcommands: [Seed.self, PDF.self, Page.self, BenchAutopay.self])
+                                                    subcommands: [Seed.self, PDF.self, Page.self, BenchAutopay.self, BenchCreatioImport.self])
 
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a benchmark database: accounts, invoices, lines and a signed-in-able user.")

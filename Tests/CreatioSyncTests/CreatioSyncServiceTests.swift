@@ -43,7 +43,7 @@ import Testing
             #expect(lines.map { $0["line_total"] as Int64 } == [10, 20])
 
             let again = await h.sync().runOnce()
-            #expect(again.entities.map(\.imported) == [0, 0, 0], "\(again)")
+            #expect(again.entities.map(\.imported) == [0, 0, 0, 0], "\(again)")
         }
     }
 
@@ -135,8 +135,8 @@ import Testing
         try await SyncHarness.run { h in
             let acme = await h.account("Acme")
             for n in 1...12 { await h.invoice("INV-\(n)", account: acme, amount: "1.00") }
-            // Requests: Account page, Currency page, Invoice page 1, its lines, then Invoice page 2 fails.
-            await h.simulator.failNext(1, status: 503, after: 4)
+            // Requests: Account page, Contact page, Currency page, Invoice page 1, its lines, then Invoice page 2 fails.
+            await h.simulator.failNext(1, status: 503, after: 5)
             let sync = h.sync(pageSize: 5)
             let broken = await sync.runOnce()
             #expect(!broken.succeeded)
@@ -237,6 +237,133 @@ import Testing
                 line: "its invoice \(unknownCurrency) did not import: currency c0ffee00-0000-4000-8000-000000000000 is not a known Creatio currency",
                 stray: "its invoice 0badf00d-0000-4000-8000-000000000000 is not in Creatio",
             ])
+        }
+    }
+}
+
+@Suite struct ContactsAndDeletionsTests {
+    @Test func contactsArePulledWithTheirAccountAndListedForStaffUntilInvited() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            let anna = await h.simulator.seed("Contact", ["Name": "Anna Łódź", "Email": "Anna@Acme.example", "Phone": "+49 30 1234", "AccountId": .string(acme)])
+            let noMail = await h.simulator.seed("Contact", ["Name": "Bert", "Email": "not an address", "AccountId": .string(acme)])
+            let loner = await h.simulator.seed("Contact", ["Name": "Free Agent"])
+            let orphan = await h.simulator.seed("Contact", ["Name": "Orphan", "AccountId": "6f1a5d1e-0000-4000-8000-000000000001"])
+            let nameless = await h.simulator.seed("Contact", ["Name": "  ", "AccountId": .string(acme)])
+
+            let report = await h.sync().runOnce()
+            #expect(report["Contact"]?.imported == 3, "\(report)")
+            #expect(report["Contact"]?.failed == 2)
+            let failures = try await h.sync().failures(entity: "Contact")
+            #expect(Set(failures.map(\.crmId)) == [orphan, nameless])
+            #expect(failures.first { $0.crmId == orphan }?.error.contains("has not been synced") == true)
+
+            let rows = try h.pool.read { try Row.fetchAll($0, sql: "SELECT c.*, a.external_id AS crm_account FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id ORDER BY c.name") }
+            #expect(rows.map { $0["name"] as String } == ["Anna Łódź", "Bert", "Free Agent"])
+            #expect(rows[0]["email"] as String? == "anna@acme.example")
+            #expect(rows[0]["phone"] as String? == "+49 30 1234")
+            #expect(rows[0]["crm_account"] as String? == acme)
+            #expect(rows[1]["email"] as String? == nil)
+            #expect(rows[2]["account_id"] as String? == nil)
+            #expect(rows.map { $0["external_id"] as String } == [anna, noMail, loner])
+
+            // Staff see the contacts who cannot sign in yet; one who has a sign-in drops off the list.
+            let accountId = try #require(try await h.pool.read { try String.fetchOne($0, sql: "SELECT id FROM accounts WHERE external_id = ?", arguments: [acme]) })
+            let listed = try await h.pool.read { try ContactService.withoutSignIn(accountId: accountId, $0).map(\.name) }
+            #expect(listed == ["Anna Łódź", "Bert"])
+            try await h.pool.write { db in
+                try db.execute(sql: "INSERT INTO customer_users (id, email, name, status, created_at, updated_at) VALUES ('usr_a', 'ANNA@acme.example', 'Anna', 'invited', 0, 0)")
+                try db.execute(sql: "INSERT INTO account_memberships (user_id, account_id, created_at) VALUES ('usr_a', ?, 0)", arguments: [accountId])
+            }
+            let after = try await h.pool.read { try ContactService.withoutSignIn(accountId: accountId, $0).map(\.name) }
+            #expect(after == ["Bert"])
+
+            // Moving the contact to no account, and the orphan's account arriving, are both picked up.
+            #expect(await h.simulator.update("Contact", id: anna, ["AccountId": .string(CreatioSimulator.zeroGuid)]))
+            await h.simulator.seed("Account", ["Id": "6f1a5d1e-0000-4000-8000-000000000001", "Name": "Late Ltd"])
+            let second = await h.sync().runOnce()
+            #expect(second["Contact"]?.failed == 1, "\(second)")
+            let annaAccount = try await h.pool.read { try String.fetchOne($0, sql: "SELECT account_id FROM contacts WHERE external_id = ?", arguments: [anna]) }
+            #expect(annaAccount == nil)
+            let remaining = try await h.sync().failures(entity: "Contact").filter { !$0.resolved }.map(\.crmId)
+            #expect(remaining == [nameless])
+        }
+    }
+
+    @Test func deletedContactsInvoicesAndLinesAreFoundByTheScan() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            let contact = await h.simulator.seed("Contact", ["Name": "Gone Soon", "AccountId": .string(acme)])
+            let keptContact = await h.simulator.seed("Contact", ["Name": "Stays", "AccountId": .string(acme)])
+            let unpaid = await h.invoice("INV-1", account: acme, amount: "10.00")
+            let paid = await h.invoice("INV-2", account: acme, amount: "20.00")
+            let edited = await h.invoice("INV-3", account: acme, amount: "30.00")
+            let keptLine = await h.line(edited, name: "Stays", quantity: "1.000", price: "10.00", amount: "10.00")
+            let goneLine = await h.line(edited, name: "Goes", quantity: "1.000", price: "20.00", amount: "20.00")
+            var invoices: [String] = []
+            for index in 0..<12 { invoices.append(await h.invoice("BULK-\(index)", account: acme, amount: "1.00")) }
+            let sync = h.sync(pageSize: 5)
+            #expect(await sync.runOnce().succeeded)
+
+            // Nothing deleted: the scan changes nothing.
+            let quiet = await sync.scanDeletions()
+            #expect(quiet.succeeded, "\(quiet)")
+            #expect(quiet.entities.map(\.imported) == [0, 0, 0])
+
+            // A payment was recorded against INV-2 here before Creatio deleted it.
+            let paidId = try #require(try await h.invoiceRow(crmId: paid))["id"] as String
+            let accountId = try #require(try await h.invoiceRow(crmId: paid))["account_id"] as String
+            try await h.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO payments (id, account_id, amount, currency, status, gateway, created_at, updated_at)
+                    VALUES ('pay_t', ?, 500, 'USD', 'succeeded', 'sandbox', 0, 0)
+                    """, arguments: [accountId])
+                try db.execute(sql: "INSERT INTO payment_allocations (payment_id, invoice_id, amount) VALUES ('pay_t', ?, 500)", arguments: [paidId])
+                try db.execute(sql: "UPDATE invoices SET amount_paid = 500, balance = 1500, status = 'partially_paid' WHERE id = ?", arguments: [paidId])
+            }
+            for (collection, id) in [("Contact", contact), ("Invoice", unpaid), ("Invoice", paid), ("InvoiceProduct", goneLine)] {
+                #expect(await h.simulator.delete(collection, id: id))
+            }
+            #expect(await h.simulator.update("Invoice", id: edited, ["Amount": .number("10.00"),
+                                                                       "ModifiedOn": .string(try #require(try await h.invoiceRow(crmId: edited))["crm_modified_on"] as String)]))
+            let report = await sync.scanDeletions()
+            #expect(report.succeeded, "\(report)")
+            #expect(report["Contact"]?.imported == 1)
+            #expect(report["Invoice"]?.imported == 1)
+            #expect(report["Invoice"]?.failed == 1)
+            #expect(report["InvoiceProduct"]?.imported == 1)
+
+            #expect(try await h.count("SELECT count(*) FROM contacts WHERE external_id = ?", [contact]) == 0)
+            #expect(try await h.count("SELECT count(*) FROM contacts WHERE external_id = ?", [keptContact]) == 1)
+            let voided = try #require(try await h.invoiceRow(crmId: unpaid))
+            #expect(voided["status"] as String == "void")
+            #expect(voided["balance"] as Int64 == 0)
+            let kept = try #require(try await h.invoiceRow(crmId: paid))
+            #expect(kept["status"] as String == "partially_paid")
+            #expect(kept["balance"] as Int64 == 1500)
+            let failure = try await sync.failures(entity: "Invoice").first { $0.crmId == paid }
+            #expect(failure?.error.contains("payments were made against it here") == true)
+            let relined = try #require(try await h.invoiceRow(crmId: edited))
+            #expect(relined["total"] as Int64 == 1000)
+            let relinedId: String = relined["id"]
+            let lineIds = try await h.pool.read { try String.fetchAll($0, sql: "SELECT external_id FROM invoice_lines WHERE invoice_id = ?", arguments: [relinedId]) }
+            #expect(lineIds == [keptLine])
+            #expect(try await h.count("SELECT count(*) FROM audit_events WHERE action = 'invoice.void'") == 1)
+        }
+    }
+
+    @Test func aScanThatWouldRemoveMostOfTheDataIsRefused() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            var ids: [String] = []
+            for index in 0..<20 { ids.append(await h.invoice("INV-\(index)", account: acme, amount: "1.00")) }
+            let sync = h.sync()
+            #expect(await sync.runOnce().succeeded)
+            for id in ids.prefix(15) { #expect(await h.simulator.delete("Invoice", id: id)) }
+            let report = await sync.scanDeletions()
+            #expect(report["Invoice"]?.error?.contains("refused to remove 15 of 20") == true, "\(report)")
+            let voided = try await h.count("SELECT count(*) FROM invoices WHERE status = 'void'")
+            #expect(voided == 0)
         }
     }
 }

@@ -11,7 +11,7 @@ public actor CreatioSimulator {
     /// and a query naming any other column is refused the way Creatio refuses it.
     static let schemas: [String: [(String, OrderedJSON)]] = [
         "Account": [("Name", ""), ("Code", ""), ("Phone", ""), ("Web", "")],
-        "Contact": [("Name", ""), ("Email", ""), ("AccountId", .string(zeroGuid))],
+        "Contact": [("Name", ""), ("Email", ""), ("Phone", ""), ("AccountId", .string(zeroGuid))],
         "Currency": [("Code", ""), ("ShortName", ""), ("Name", "")],
         "Invoice": [("Number", ""), ("StartDate", .string(emptyDate)), ("DueDate", .string(emptyDate)), ("AccountId", .string(zeroGuid)),
                     ("ContactId", .string(zeroGuid)), ("CurrencyId", .string(zeroGuid)), ("Amount", .number("0.00")),
@@ -29,7 +29,15 @@ public actor CreatioSimulator {
     var clients: [String: String] = [:]
     var sessions: [String: String] = [:]
     var tokens: Set<String> = []
-    var collections: [String: [OrderedJSON]] = [:]
+    var collections: [String: [OrderedJSON]] = [:] { didSet { version += 1 } }
+    /// Bumped by every change, so cached sorts and indexes know they are stale.
+    var version = 0
+    var indexes = SimulatorIndexes()
+    let stampFormatter: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter
+    }()
     var tick = 0
     var clockBase: TimeInterval = 1_767_225_600
     var failures: (after: Int, count: Int, status: Int) = (0, 0, 500)
@@ -122,6 +130,13 @@ public actor CreatioSimulator {
         return true
     }
 
+    /// A record deleted in Creatio: gone, with nothing left to say it was there.
+    package func delete(_ collection: String, id: String) -> Bool {
+        guard let index = collections[collection]?.firstIndex(where: { $0["Id"]?.text == id }) else { return false }
+        collections[collection]!.remove(at: index)
+        return true
+    }
+
     package func records(_ collection: String) -> [OrderedJSON] { collections[collection] ?? [] }
 
     /// ModifiedOn values one millisecond apart from 2026-01-01, with Creatio's seven fractional digits,
@@ -129,9 +144,7 @@ public actor CreatioSimulator {
     func nextStamp() -> String {
         tick += 1
         let date = Date(timeIntervalSince1970: clockBase + Double(tick / 1000))
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        let seconds = formatter.string(from: date).dropLast()
+        let seconds = stampFormatter.string(from: date).dropLast()
         return "\(seconds).\(String(format: "%03d", tick % 1000))0000Z"
     }
 
@@ -275,6 +288,8 @@ public actor CreatioSimulator {
             guard changed else { return .odataError(404, "Entity not found.") }
             appliedPatches["\(collection)(\(id.lowercased()))", default: 0] += 1
             return Answer(status: 204)
+        case ("DELETE", let id?):
+            return delete(collection, id: id) ? Answer(status: 204) : .odataError(404, "Entity not found.")
         default:
             return .odataError(405, "The HTTP method is not allowed here.")
         }
@@ -285,34 +300,47 @@ public actor CreatioSimulator {
     }
 
     func list(_ collection: String, columns: Set<String>, query: [String: String]) -> Answer {
-        var rows = records(collection)
+        var filter: ODataFilter?
         if let text = query["$filter"] {
-            let filter: ODataFilter
             do { filter = try ODataFilter.parse(text) } catch let error as ODataFilter.ParseError { return .odataError(400, error.message) } catch {
                 return .odataError(400, "Syntax error.")
             }
-            if let unknown = filter.fields.first(where: { !columns.contains($0) }) { return unknownProperty(unknown, collection) }
-            rows = rows.filter(filter.matches)
+            if let unknown = filter!.fields.first(where: { !columns.contains($0) }) { return unknownProperty(unknown, collection) }
         }
-        if let text = query["$orderby"] {
-            var keys: [(String, Bool)] = []
-            for part in text.split(separator: ",") {
-                let words = part.split(separator: " ").map(String.init)
-                guard let field = words.first else { continue }
-                guard columns.contains(field) else { return unknownProperty(field, collection) }
-                keys.append((field, words.count > 1 && words[1].lowercased() == "desc"))
+        var order: [(String, Bool)] = []
+        for part in (query["$orderby"] ?? "").split(separator: ",") {
+            let words = part.split(separator: " ").map(String.init)
+            guard let field = words.first else { continue }
+            guard columns.contains(field) else { return unknownProperty(field, collection) }
+            order.append((field, words.count > 1 && words[1].lowercased() == "desc"))
+        }
+        let all = records(collection)
+        let skip = max(0, query["$skip"].flatMap(Int.init) ?? 0), top = query["$top"].flatMap(Int.init).map { max(0, $0) }
+        var rows: [OrderedJSON]
+        var paged = false
+        if let filter, let (field, values) = filter.equalityDisjunction {
+            rows = indexes.positions(collection, all, field: field, values: values, version: version).map { all[$0] }
+            if !order.isEmpty {
+                rows = rows.map { row in (row, order.map { ODataValue.key(row[$0.0]) }) }
+                    .sorted { SimulatorIndexes.precedes($0.1, $1.1, order: order) }.map(\.0)
             }
-            let keyed = rows.map { row in (row, keys.map { ODataValue.key(row[$0.0]) }) }
-            rows = keyed.sorted { a, b in
-                for (index, (_, descending)) in keys.enumerated() {
-                    let order = ODataValue.compare(a.1[index], b.1[index])
-                    if order != .orderedSame { return descending ? order == .orderedDescending : order == .orderedAscending }
-                }
-                return false
-            }.map(\.0)
+        } else if !order.isEmpty {
+            let sorted = indexes.sortedRows(collection, all, order: order, version: version)
+            if let filter, let start = filter.lowerBound(onFirstKeyOf: order, keys: sorted.keys) {
+                // Everything from the bound on matches: page without copying the rest.
+                let from = min(sorted.rows.count, start + skip)
+                rows = Array(sorted.rows[from..<min(sorted.rows.count, from + (top ?? sorted.rows.count))])
+                paged = true
+            } else {
+                rows = filter.map { filter in sorted.rows.filter(filter.matches) } ?? sorted.rows
+            }
+        } else {
+            rows = filter.map { filter in all.filter(filter.matches) } ?? all
         }
-        if let skip = query["$skip"].flatMap(Int.init), skip > 0 { rows = Array(rows.dropFirst(skip)) }
-        if let top = query["$top"].flatMap(Int.init) { rows = Array(rows.prefix(max(0, top))) }
+        if !paged {
+            if skip > 0 { rows = Array(rows.dropFirst(skip)) }
+            if let top { rows = Array(rows.prefix(top)) }
+        }
         if let text = query["$select"] {
             let wanted = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if let unknown = wanted.first(where: { !columns.contains($0) }) { return unknownProperty(unknown, collection) }

@@ -40,10 +40,12 @@ public struct CreatioSyncService: Sendable {
     let client: CreatioClient
     let directory: DirectoryService
     let invoices: InvoiceService
+    let contacts: ContactService
     let store: CreatioSyncStore
     public let pageSize: Int
 
     static let accountColumns = ["Id", "Name", "ModifiedOn"]
+    static let contactColumns = ["Id", "Name", "Email", "Phone", "AccountId", "ModifiedOn"]
     static let invoiceColumns = ["Id", "Number", "AccountId", "StartDate", "DueDate", "CurrencyId", "Amount", "PaymentAmount",
                                  "PaymentStatusId", "Notes", "ModifiedOn"]
     static let lineColumns = ["Id", "InvoiceId", "Name", "Quantity", "Price", "Amount", "DiscountAmount", "TaxAmount", "ModifiedOn"]
@@ -55,6 +57,7 @@ public struct CreatioSyncService: Sendable {
         self.client = client
         self.directory = directory
         self.invoices = invoices
+        self.contacts = ContactService(db: db, clock: clock)
         self.store = CreatioSyncStore(db: db, clock: clock)
         self.pageSize = max(2, pageSize)
     }
@@ -65,9 +68,10 @@ public struct CreatioSyncService: Sendable {
         report.entities.append(accounts)
         // Invoices name their account; pulled without it they would be filed as failures and passed by.
         guard accounts.error == nil else {
-            report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "not pulled: the Account pull stopped") }
+            report.entities += ["Contact", "Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "not pulled: the Account pull stopped") }
             return report
         }
+        report.entities.append(await pull("Contact", select: Self.contactColumns) { try await importContacts($0) })
         let currencies: [String: CurrencyCode]
         do {
             currencies = try await loadCurrencies()
@@ -173,6 +177,32 @@ public struct CreatioSyncService: Sendable {
                 continue
             }
             do { try await directory.upsertAccount(name: name, externalId: id) } catch { failures[id] = Self.describe(error) }
+        }
+        return failures
+    }
+
+    // MARK: Contacts
+
+    func importContacts(_ page: [OrderedJSON]) async throws -> [String: String] {
+        var failures: [String: String] = [:]
+        var inputs: [ContactInput] = []
+        for record in page {
+            let id = record["Id"]!.text!
+            var accountId: String?
+            if let crmAccount = record["AccountId"]?.text, crmAccount != CreatioSimulator.zeroGuid, !crmAccount.isEmpty {
+                guard let known = try await store.accountId(crmId: crmAccount) else {
+                    failures[id] = "account \(crmAccount) has not been synced"
+                    continue
+                }
+                accountId = known
+            }
+            inputs.append(ContactInput(externalId: id, accountId: accountId, name: record["Name"]?.text ?? "",
+                                       email: record["Email"]?.text, phone: record["Phone"]?.text))
+        }
+        for (id, error) in try await contacts.upsert(inputs) {
+            switch error {
+            case .nameEmpty: failures[id] = "contact name is empty"
+            }
         }
         return failures
     }

@@ -9,6 +9,8 @@ public struct CustomerView: Sendable, Equatable {
         public var account: Account
         /// Everyone who can act for the account, this user included.
         public var users: [CustomerUser]
+        /// The CRM's contacts at the account who have no sign-in to it yet.
+        public var contacts: [Contact]
         /// Newest issued first, drafts included: staff see what the CRM sent.
         public var invoices: [InvoiceSummary]
         /// Newest first.
@@ -76,7 +78,7 @@ public struct CustomerView: Sendable, Equatable {
             SELECT p.*, m.brand, m.last4 FROM payment_plans p JOIN payment_methods m ON m.id = p.payment_method_id
             WHERE p.account_id = ? AND p.status IN ('active', 'paused') ORDER BY p.created_at DESC
             """, arguments: [account.id]).map(PaymentPlanService.plan)
-        return AccountSection(account: account, users: users, invoices: invoices, payments: payments, paymentMethods: methods,
+        return AccountSection(account: account, users: users, contacts: try ContactService.withoutSignIn(accountId: account.id, db), invoices: invoices, payments: payments, paymentMethods: methods,
                               autopay: try AutopayService.live(accountId: account.id, db), plans: plans)
     }
 }

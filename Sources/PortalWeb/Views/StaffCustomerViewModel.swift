@@ -27,6 +27,8 @@ enum StaffCustomerViewModel {
         ViewValues.compact([
             "id": section.account.id, "name": section.account.name, "externalId": section.account.externalId,
             "users": section.users.map { ["email": $0.email, "status": $0.status.rawValue, "url": SitePath.staffCustomer($0.id)] },
+            "hasContacts": !section.contacts.isEmpty,
+            "contacts": section.contacts.map { ViewValues.compact(["name": $0.name, "email": $0.email, "phone": $0.phone]) },
             "invoices": section.invoices.map(InvoiceViewModels.row),
             "payments": section.payments.map { payment -> [String: Any] in
                 var row = PaymentViewModels.row(payment)
