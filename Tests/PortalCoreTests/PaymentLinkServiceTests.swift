@@ -163,5 +163,9 @@ import Testing
         await #expect(throws: InvoiceError.notFound) { try await w.t.services.invoices.detail(link.scope, invoiceId: sibling) }
         #expect(try await w.t.services.paymentMethods.list(link.scope).isEmpty)
         await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.history(link.scope, page: 1) }
+        // Payable: its own invoice only, never with or instead of another of the account's.
+        #expect(try await w.t.services.payments.draft(link.scope, invoiceIds: [mine]).invoices.map(\.number) == ["INV-MINE"])
+        await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.draft(link.scope, invoiceIds: [sibling]) }
+        await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.draft(link.scope, invoiceIds: [mine, sibling]) }
     }
 }
