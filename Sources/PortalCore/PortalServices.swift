@@ -36,6 +36,8 @@ public struct PortalServices: Sendable {
     public let webhooks: WebhookProcessor
     public let staffConsole: StaffConsoleService
     public let staffUsers: StaffUserService
+    public let paymentLinks: PaymentLinkService
+    public let apiKeys: ApiKeyService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -54,6 +56,8 @@ public struct PortalServices: Sendable {
         public var paymentPolicy: PaymentPolicy
         public var recurringPolicy: RecurringPolicy
         public var impersonationPolicy = ImpersonationPolicy()
+        public var paymentLinkPolicy = PaymentLinkPolicy()
+        public var apiKeyPolicy = ApiKeyPolicy()
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 
@@ -124,5 +128,7 @@ public struct PortalServices: Sendable {
         staffConsole = StaffConsoleService(db: db, invitations: invitations, outbox: outbox, sessions: sessions, links: d.links,
                                            clock: d.clock)
         staffUsers = StaffUserService(db: db, invitations: invitations, outbox: outbox, links: d.links, clock: d.clock)
+        paymentLinks = PaymentLinkService(db: db, secrets: d.secrets, links: d.links, clock: d.clock, policy: d.paymentLinkPolicy)
+        apiKeys = ApiKeyService(db: db, clock: d.clock, policy: d.apiKeyPolicy)
     }
 }

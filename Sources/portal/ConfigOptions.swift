@@ -99,6 +99,15 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("impersonation-minutes"), help: "How long staff may view as a customer before they are returned to the console. Env: PORTAL_IMPERSONATION_MINUTES. Default: 30")
     var impersonationMinutes: String?
 
+    @Option(name: .customLong("payment-link-days-from-issue"), help: "A payment link lasts at least this many days after its invoice's issue date. Env: PORTAL_PAYMENT_LINK_DAYS_FROM_ISSUE. Default: 60")
+    var paymentLinkDaysFromIssue: String?
+
+    @Option(name: .customLong("payment-link-days-after-due"), help: "…and at least this many days after its due date (the later wins). Env: PORTAL_PAYMENT_LINK_DAYS_AFTER_DUE. Default: 30")
+    var paymentLinkDaysAfterDue: String?
+
+    @Option(name: .customLong("api-rate-limit"), help: "Requests per minute each API key may make. Env: PORTAL_API_RATE_LIMIT. Default: 60")
+    var apiRateLimit: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PORTAL_LOG_LEVEL. Default: info")
     var logLevel: String?
 
@@ -114,6 +123,8 @@ struct ConfigOptions: ParsableArguments {
             ("portal.sandbox.secret.key", sandboxSecretKey), ("portal.sandbox.public.key", sandboxPublicKey),
             ("portal.sandbox.webhook.secret", sandboxWebhookSecret), ("portal.billing.email", billingEmail),
             ("portal.impersonation.minutes", impersonationMinutes),
+            ("portal.payment.link.days.from.issue", paymentLinkDaysFromIssue), ("portal.payment.link.days.after.due", paymentLinkDaysAfterDue),
+            ("portal.api.rate.limit", apiRateLimit),
             ("portal.stripe.secret.key", stripeSecretKey), ("portal.stripe.publishable.key", stripePublishableKey),
             ("portal.stripe.webhook.secret", stripeWebhookSecret), ("portal.stripe.api.base", stripeAPIBase), ("portal.stripe.js.url", stripeJSURL),
             ("portal.authorizenet.api.login.id", authorizeNetAPILoginID), ("portal.authorizenet.transaction.key", authorizeNetTransactionKey),
@@ -198,6 +209,20 @@ struct ConfigOptions: ParsableArguments {
             }
             configuration.impersonation.timeLimitSeconds = value * 60
         }
+        func number(_ key: ConfigKey, _ variable: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = config.string(forKey: key) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigurationError(variable, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        if let days = try number("portal.payment.link.days.from.issue", "PORTAL_PAYMENT_LINK_DAYS_FROM_ISSUE", 1...730) {
+            configuration.paymentLinks.daysFromIssue = days
+        }
+        if let days = try number("portal.payment.link.days.after.due", "PORTAL_PAYMENT_LINK_DAYS_AFTER_DUE", 0...730) {
+            configuration.paymentLinks.daysAfterDue = days
+        }
+        if let limit = try number("portal.api.rate.limit", "PORTAL_API_RATE_LIMIT", 1...10_000) { configuration.apiKeys.requestsPerWindow = limit }
         if let billing = config.string(forKey: "portal.billing.email"), !billing.isEmpty {
             guard InvitationService.isPlausibleEmail(normalizeEmail(billing)) else {
                 throw ConfigurationError("PORTAL_BILLING_EMAIL", "must be an email address")

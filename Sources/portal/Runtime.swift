@@ -39,6 +39,8 @@ struct Runtime {
             billingAddress: configuration.billingEmail, paymentPolicy: configuration.payments, recurringPolicy: configuration.recurring,
             logger: logger)
         dependencies.impersonationPolicy = configuration.impersonation
+        dependencies.paymentLinkPolicy = configuration.paymentLinks
+        dependencies.apiKeyPolicy = configuration.apiKeys
         let services = try await PortalServices(dependencies)
         return Runtime(configuration: configuration, services: services, logger: logger)
     }

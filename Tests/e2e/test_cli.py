@@ -266,3 +266,38 @@ def test_stripe_and_authorizenet_settings_are_stored_encrypted_and_used_by_serve
         for secret in [b"sk_test_cli_secret_value", b"whsec_cli_stripe_value", b"anet_transaction_key", b"anet_signature_key_value"]:
             assert secret not in data, (path, secret)
     assert "gateway=authorizenet" in serve_until_listening(workdir, env)
+
+
+def test_api_keys_and_payment_link_signing_keys_are_managed_from_the_cli(workdir):
+    env = settings(workdir)
+    assert portal(["key", "generate", "--out", env["PORTAL_KEY_FILE"]], workdir).returncode == 0
+
+    created = portal(["api-key", "create", "--name", "Creatio invoices", "--scope", "payment-links"], workdir, env)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.split("store it now): ")[1].strip()
+    key_id = created.stdout.split("created API key ")[1].split()[0]
+    assert key.startswith("ppk_") and len(key) > 40
+    with sqlite3.connect(env["PORTAL_DATABASE"]) as db:
+        rows = db.execute("SELECT key_hash, name FROM api_keys").fetchall()
+    assert len(rows) == 1 and rows[0][1] == "Creatio invoices" and key not in rows[0][0], "only a hash is kept"
+    listed = portal(["api-key", "list"], workdir, env)
+    assert key_id in listed.stdout and "active" in listed.stdout and key not in listed.stdout
+    unknown_scope = portal(["api-key", "create", "--name", "x", "--scope", "everything"], workdir, env)
+    assert unknown_scope.returncode != 0 and 'Unknown scope "everything"' in unknown_scope.stderr
+    assert portal(["api-key", "revoke", key_id], workdir, env).returncode == 0
+    assert "revoked" in portal(["api-key", "list"], workdir, env).stdout
+    missing = portal(["api-key", "revoke", "key_nope"], workdir, env)
+    assert missing.returncode != 0 and "no API key with that id" in missing.stderr
+
+    first = portal(["payment-links", "rotate-key"], workdir, env)
+    second = portal(["payment-links", "rotate-key"], workdir, env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    keys = portal(["payment-links", "keys"], workdir, env).stdout.splitlines()
+    assert len(keys) == 2 and "current" in keys[1] and "current" not in keys[0], keys
+    current = portal(["payment-links", "retire-key", keys[1].split()[0]], workdir, env)
+    assert current.returncode != 0 and "Rotate the key first" in current.stderr
+    assert portal(["payment-links", "retire-key", keys[0].split()[0]], workdir, env).returncode == 0
+    assert "retired" in portal(["payment-links", "keys"], workdir, env).stdout.splitlines()[0]
+    with sqlite3.connect(env["PORTAL_DATABASE"]) as db:
+        sealed = [row[0] for row in db.execute("SELECT sealed_key FROM payment_link_keys")]
+    assert all(len(blob) > 32 for blob in sealed), "signing keys are sealed at rest"

@@ -45,13 +45,35 @@ public struct InvoicePage: Sendable, Equatable {
 }
 
 /// The signed-in customer's view: which user, acting for which of their accounts.
+/// Who may act for an account: a member user, or the holder of one invoice's payment link, who
+/// has no user account and reaches only that invoice (and the payments made through that link).
 public struct CustomerScope: Sendable, Equatable {
-    public var userId: String
+    public enum Holder: Sendable, Equatable {
+        case user(String)
+        case paymentLink(id: String, invoiceId: String)
+    }
+
+    public var holder: Holder
     public var accountId: String
 
     public init(userId: String, accountId: String) {
-        self.userId = userId
+        self.holder = .user(userId)
         self.accountId = accountId
+    }
+
+    /// Made only by `PaymentLinkService` once it has verified the link's token.
+    init(paymentLink id: String, invoiceId: String, accountId: String) {
+        self.holder = .paymentLink(id: id, invoiceId: invoiceId)
+        self.accountId = accountId
+    }
+
+    /// The member user, if a user holds this scope (written as the author of what it creates).
+    public var userId: String? {
+        if case .user(let id) = holder { id } else { nil }
+    }
+
+    public var paymentLinkId: String? {
+        if case .paymentLink(let id, _) = holder { id } else { nil }
     }
 }
 

@@ -54,26 +54,43 @@ public struct InvoiceService: Sendable {
     public func detail(userId: String, invoiceId: String) async throws -> InvoiceDetail {
         let today = self.today
         return try await db.read { db in
-            guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
-                SELECT i.*, a.name AS account_name FROM invoices i JOIN accounts a ON a.id = i.account_id
-                WHERE i.id = ? AND i.status != 'draft'
-                AND i.account_id IN (SELECT account_id FROM account_memberships WHERE user_id = ?)
-                """), arguments: [invoiceId, userId]) else { throw InvoiceError.notFound }
-            let summary = Self.summary(row, today: today)
-            let currency = summary.total.currency
-            let lines = try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position"), arguments: [invoiceId])
-                .map(Self.line(from:))
-            let payments = try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT p.*, pa.amount AS allocated FROM payment_allocations pa JOIN payments p ON p.id = pa.payment_id
-                WHERE pa.invoice_id = ? ORDER BY p.created_at DESC, p.id
-                """), arguments: [invoiceId]).map(Self.payment(from:))
-            return InvoiceDetail(
-                summary: summary, accountName: row["account_name"],
-                subtotal: Money(row["subtotal"], currency), taxTotal: Money(row["tax_total"], currency),
-                amountPaid: Money(row["amount_paid"], currency), lines: lines,
-                totalsMismatch: row["totals_mismatch"] as Bool, billToName: row["bill_to_name"],
-                billToAddress: row["bill_to_address"], notes: row["notes"], terms: row["terms"], payments: payments)
+            try Self.detail(db, invoiceId: invoiceId, today: today, accounts: "SELECT account_id FROM account_memberships WHERE user_id = ?",
+                            [userId])
         }
+    }
+
+    /// One invoice of the scope's account; a payment link's holder reaches only the link's invoice.
+    public func detail(_ scope: CustomerScope, invoiceId: String) async throws -> InvoiceDetail {
+        if case .paymentLink(_, let linked) = scope.holder, linked != invoiceId { throw InvoiceError.notFound }
+        let today = self.today
+        return try await db.read { db in
+            try Self.requireMembership(scope, db)
+            return try Self.detail(db, invoiceId: invoiceId, today: today, accounts: "SELECT ?", [scope.accountId])
+        }
+    }
+
+    /// `accounts` is a subquery naming the accounts the reader may see.
+    private static func detail(_ db: Database, invoiceId: String, today: CalendarDate, accounts: String,
+                               _ accountArguments: StatementArguments) throws -> InvoiceDetail {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT i.*, a.name AS account_name FROM invoices i JOIN accounts a ON a.id = i.account_id
+            WHERE i.id = ? AND i.status != 'draft'
+            AND i.account_id IN (\(accounts))
+            """), arguments: [invoiceId] + accountArguments) else { throw InvoiceError.notFound }
+        let summary = Self.summary(row, today: today)
+        let currency = summary.total.currency
+        let lines = try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position"), arguments: [invoiceId])
+            .map(Self.line(from:))
+        let payments = try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT p.*, pa.amount AS allocated FROM payment_allocations pa JOIN payments p ON p.id = pa.payment_id
+            WHERE pa.invoice_id = ? ORDER BY p.created_at DESC, p.id
+            """), arguments: [invoiceId]).map(Self.payment(from:))
+        return InvoiceDetail(
+            summary: summary, accountName: row["account_name"],
+            subtotal: Money(row["subtotal"], currency), taxTotal: Money(row["tax_total"], currency),
+            amountPaid: Money(row["amount_paid"], currency), lines: lines,
+            totalsMismatch: row["totals_mismatch"] as Bool, billToName: row["bill_to_name"],
+            billToAddress: row["bill_to_address"], notes: row["notes"], terms: row["terms"], payments: payments)
     }
 
     public func dashboard(_ scope: CustomerScope) async throws -> DashboardSummary {
@@ -148,8 +165,17 @@ public struct InvoiceService: Sendable {
     // MARK: SQL pieces
 
     static func requireMembership(_ scope: CustomerScope, _ db: Database) throws {
-        guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?"),
-                                arguments: [scope.userId, scope.accountId]) == true else { throw InvoiceError.notFound }
+        switch scope.holder {
+        case .user(let userId):
+            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?"),
+                                    arguments: [userId, scope.accountId]) == true else { throw InvoiceError.notFound }
+        case .paymentLink(let id, let invoiceId):
+            // Whether the link may still be used (expiry, revocation, the invoice's state) was
+            // decided by `PaymentLinkService.verify`; here only that it is this account's.
+            guard try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM payment_links l JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ? AND l.invoice_id = ? AND i.account_id = ?
+                """, arguments: [id, invoiceId, scope.accountId]) == true else { throw InvoiceError.notFound }
+        }
     }
 
     static func whereClause(_ scope: CustomerScope, filter: InvoiceFilter, today: CalendarDate) -> (String, StatementArguments) {

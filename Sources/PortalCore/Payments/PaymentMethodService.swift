@@ -67,7 +67,9 @@ public struct PaymentMethodService: Sendable {
 
     public var isConfigured: Bool { gateway != nil }
 
+    /// The account's saved cards; a payment link's holder sees none (saved cards need a full sign-in).
     public func list(_ scope: CustomerScope) async throws -> [PaymentMethod] {
+        guard scope.userId != nil else { return [] }
         let today = CalendarDate(clock.now())
         return try await db.read { db in
             try InvoiceService.requireMembership(scope, db)
@@ -99,6 +101,7 @@ public struct PaymentMethodService: Sendable {
         let now = clock.nowSeconds()
         let id = OpaqueID.make("pm")
         let gatewayName = gateway.name
+        // A card typed through a payment link is for that payment only, so never the default.
         try await db.write { db in
             try InvoiceService.requireMembership(scope, db)
             let hasDefault = try Bool.fetchOne(db, sql: """
@@ -110,7 +113,7 @@ public struct PaymentMethodService: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, scope.accountId, gatewayName, saved.gatewayMethodId, saved.brand, saved.last4, saved.expMonth,
                                  saved.expYear, saved.fingerprint, String(billingName.prefix(200)), String(billingPostcode.prefix(20)),
-                                 !hasDefault, scope.userId, now])
+                                 !hasDefault && scope.userId != nil, scope.userId, now])
             var event = actor
             event.action = "payment_method.add"
             event.accountId = scope.accountId
@@ -118,7 +121,11 @@ public struct PaymentMethodService: Sendable {
             event.details["card"] = "\(saved.brand) \(saved.last4)"
             try AuditService.insert(event, now: now, db)
         }
-        guard let method = try await list(scope).first(where: { $0.id == id }) else { throw PaymentMethodError.notFound }
+        let today = CalendarDate(clock.now())
+        // Read by id, not through `list`, which shows a link's holder no cards.
+        guard let method = try await db.read({ db in
+            try Row.fetchOne(db, sql: "SELECT * FROM payment_methods WHERE id = ?", arguments: [id]).map { Self.method($0, today: today) }
+        }) else { throw PaymentMethodError.notFound }
         return method
     }
 

@@ -111,11 +111,12 @@ public struct PaymentService: Sendable {
             let id = OpaqueID.make("pay")
             try db.execute(sql: """
                 INSERT INTO payments (id, account_id, amount, currency, status, gateway, request_key, source, payment_method_id,
-                    method_brand, method_last4, initiated_by, gateway_phase, created_at, updated_at)
-                SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, m.id, m.brand, m.last4, ?, 'created', ?, ?
+                    method_brand, method_last4, initiated_by, payment_link_id, gateway_phase, created_at, updated_at)
+                SELECT ?, ?, ?, ?, 'pending', ?, ?, ?, m.id, m.brand, m.last4, ?, ?, 'created', ?, ?
                 FROM (SELECT 1) LEFT JOIN payment_methods m ON m.id = ? AND m.account_id = ?
                 """, arguments: [id, scope.accountId, amount.minorUnits, amount.currency.code, gateway.name,
-                                 submission.requestKey, submission.source.rawValue, scope.userId, now, now, savedMethodId, scope.accountId])
+                                 submission.requestKey, submission.source.rawValue, scope.userId, scope.paymentLinkId, now, now,
+                                 savedMethodId, scope.accountId])
             for invoiceId in Set(submission.invoiceIds) {
                 try db.execute(sql: "INSERT INTO payment_requested_invoices (payment_id, invoice_id) VALUES (?, ?)", arguments: [id, invoiceId])
             }
@@ -137,7 +138,8 @@ public struct PaymentService: Sendable {
     public func payment(_ scope: CustomerScope, id: String) async throws -> Payment {
         try await db.read { db in
             try InvoiceService.requireMembership(scope, db)
-            guard let payment = try PaymentRows.payment(db, id: id), payment.accountId == scope.accountId else { throw PaymentError.notFound }
+            guard let payment = try PaymentRows.payment(db, id: id), payment.accountId == scope.accountId,
+                  try Self.madeWithin(scope, paymentId: id, db) else { throw PaymentError.notFound }
             return payment
         }
     }
@@ -158,6 +160,7 @@ public struct PaymentService: Sendable {
 
     public func history(_ scope: CustomerScope, page: Int, perPage: Int = 25) async throws -> HistoryPage {
         let page = max(1, min(page, 10_000))
+        guard scope.userId != nil else { throw PaymentError.notFound }
         return try await db.read { db in
             try InvoiceService.requireMembership(scope, db)
             let ids = try String.fetchAll(db, sql: """
@@ -250,17 +253,26 @@ public struct PaymentService: Sendable {
     public func forgetUnkeptCards(paymentId: String? = nil) async throws -> Int {
         let due = try await db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT p.id, p.account_id, p.initiated_by, p.payment_method_id FROM payments p
+                SELECT p.id, p.account_id, p.initiated_by, p.payment_method_id, p.payment_link_id, l.invoice_id AS link_invoice FROM payments p
+                LEFT JOIN payment_links l ON l.id = p.payment_link_id
                 WHERE p.forget_method = 1 AND p.status <> 'pending' AND (? IS NULL OR p.id = ?)
-                """, arguments: [paymentId, paymentId]).map { (payment: $0["id"] as String, account: $0["account_id"] as String,
-                                                            user: $0["initiated_by"] as String?, method: $0["payment_method_id"] as String?) }
+                """, arguments: [paymentId, paymentId]).map { row -> (payment: String, account: String, scope: CustomerScope?, method: String?) in
+                let account: String = row["account_id"]
+                // A card typed through a payment link was vaulted under the link's scope (no user).
+                let scope: CustomerScope? = if let user = row["initiated_by"] as String? {
+                    CustomerScope(userId: user, accountId: account)
+                } else if let link = row["payment_link_id"] as String?, let invoice = row["link_invoice"] as String? {
+                    CustomerScope(paymentLink: link, invoiceId: invoice, accountId: account)
+                } else { nil }
+                return (row["id"], account, scope, row["payment_method_id"])
+            }
         }
         for item in due {
-            if let method = item.method, let user = item.user {
+            if let method = item.method, let scope = item.scope {
                 let actor = AuditEvent(action: "", actorKind: .system, actorLabel: "payments", accountId: item.account,
                                        details: ["payment": item.payment, "why": "card not kept"])
                 do {
-                    try await methods.remove(CustomerScope(userId: user, accountId: item.account), methodId: method, actor: actor, notify: false)
+                    try await methods.remove(scope, methodId: method, actor: actor, notify: false)
                 } catch PaymentMethodError.notFound {
                     // Already gone (the customer removed it): nothing left to forget.
                 }
@@ -356,9 +368,16 @@ public struct PaymentService: Sendable {
         try await db.read { db in
             try InvoiceService.requireMembership(scope, db)
             guard let id = try String.fetchOne(db, sql: "SELECT id FROM payments WHERE account_id = ? AND request_key = ?",
-                                               arguments: [scope.accountId, requestKey]) else { return nil }
+                                               arguments: [scope.accountId, requestKey]),
+                  try Self.madeWithin(scope, paymentId: id, db) else { return nil }
             return try PaymentRows.payment(db, id: id)
         }
+    }
+
+    /// A link's holder sees only the payments made through that link; members see the account's.
+    static func madeWithin(_ scope: CustomerScope, paymentId: String, _ db: Database) throws -> Bool {
+        guard let link = scope.paymentLinkId else { return true }
+        return try String.fetchOne(db, sql: "SELECT payment_link_id FROM payments WHERE id = ?", arguments: [paymentId]) == link
     }
 
     private func resolve(_ request: Amount, against invoices: [InvoiceSummary]) throws -> Money {
@@ -390,6 +409,7 @@ public struct PaymentService: Sendable {
         try InvoiceService.requireMembership(scope, db)
         let unique = Array(Set(ids)).sorted()
         guard !unique.isEmpty, unique.count <= 100 else { throw PaymentError.noInvoices }
+        if case .paymentLink(_, let linked) = scope.holder, unique != [linked] { throw PaymentError.notFound }
         var invoices: [InvoiceSummary] = []
         for id in unique {
             guard let row = try Row.fetchOne(db, sql: """

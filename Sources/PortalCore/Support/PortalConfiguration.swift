@@ -46,6 +46,8 @@ public struct PortalConfiguration: Sendable {
     public var payments = PaymentPolicy()
     public var recurring = RecurringPolicy()
     public var impersonation = ImpersonationPolicy()
+    public var paymentLinks = PaymentLinkPolicy()
+    public var apiKeys = ApiKeyPolicy()
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {

@@ -46,6 +46,15 @@ public enum SitePath {
     public static func planCancel(_ id: String) -> String { "\(plans)/\(id)/cancel" }
     public static func payment(_ id: String) -> String { "\(payments)/\(id)" }
     public static func paymentAuthenticated(_ id: String) -> String { "\(payments)/\(id)/authenticated" }
+    /// A payment link (`PaymentLinkService`): no sign-in, one invoice.
+    public static func paymentLink(_ token: String) -> String { "\(pay)/\(token)" }
+    public static func paymentLinkPDF(_ token: String) -> String { "\(pay)/\(token)/invoice.pdf" }
+    public static func paymentLinkPayment(_ token: String, _ id: String) -> String { "\(pay)/\(token)/payments/\(id)" }
+    public static func paymentLinkAuthenticated(_ token: String, _ id: String) -> String { "\(pay)/\(token)/payments/\(id)/authenticated" }
+    public static func staffInvoiceLinkRevoke(_ invoiceId: String) -> String { "\(staff)/invoices/\(invoiceId)/payment-link/revoke" }
+    public static func staffInvoiceLinkIssue(_ invoiceId: String) -> String { "\(staff)/invoices/\(invoiceId)/payment-link" }
+    /// The JSON API, authenticated by bearer API keys (no session, no form CSRF).
+    public static let apiPaymentLinks = "/api/v1/payment-links"
     public static func payInvoice(_ id: String) -> String { pay(invoices: [id]) }
     public static func pay(invoices ids: [String]) -> String { pay + "?" + ids.map { "invoice=\($0)" }.joined(separator: "&") }
     public static func invoicePDF(_ id: String) -> String { "\(invoices)/\(id).pdf" }

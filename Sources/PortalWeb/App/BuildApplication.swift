@@ -66,6 +66,8 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     HealthController(database: services.database).register(on: router)
     // Likewise webhooks: a gateway has no session or CSRF token; its signature is checked instead.
     WebhooksController(webhooks: services.webhooks).register(on: router)
+    // And the JSON API: its bearer key is its authentication; it must not make sessions.
+    PaymentLinksAPIController(services: services).register(on: router)
     router.addMiddleware {
         StaticFilesMiddleware(directory: settings.publicDirectory, logger: logger)
         SessionMiddleware(sessions: services.sessions, csrf: csrf, cookies: cookies)
@@ -80,6 +82,9 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     MFASetupController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
     InvitationController(services: services, renderer: renderer, cookies: cookies, audience: .staff).register(on: router)
 
+    // Payment links need no sign-in: registered outside the customer group (`/pay` itself is in it).
+    PaymentLinkController(services: services, renderer: renderer, pdf: pdf, pdfPool: pdfPool).register(on: router)
+
     let staff = router.group()
         .add(middleware: RequireStaffMiddleware())
         .group(context: StaffRequestContext.self)
@@ -89,6 +94,9 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
         try await staffConsole.renderCustomer(context, id: id, error: message)
     }.register(on: staff)
     StaffPaymentsController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
+    StaffPaymentLinksController(services: services, cookies: cookies) { context, id, message, link in
+        try await staffConsole.renderCustomer(context, id: id, error: message, issuedLink: link)
+    }.register(on: staff)
     StaffAuditController(services: services, renderer: renderer).register(on: staff)
     StaffSettingsController(services: services, renderer: renderer).register(on: staff)
     StaffUsersController(services: services, renderer: renderer, cookies: cookies).register(on: staff)

@@ -61,9 +61,12 @@ struct InvoicesController {
     }
 
     private func pdfResponse(_ detail: InvoiceDetail) async throws -> Response {
-        let renderer = self.pdf
-        let payURL = links.absolute(SitePath.invoice(detail.summary.id))
-        let bytes = try await pdfPool.run { try renderer.render(detail, payURL: payURL) }
+        try await Self.pdfResponse(detail, payURL: links.absolute(SitePath.invoice(detail.summary.id)), pdf: pdf, pool: pdfPool)
+    }
+
+    /// The invoice's PDF, rendered off the request executors; payment links serve it too.
+    static func pdfResponse(_ detail: InvoiceDetail, payURL: String, pdf: InvoicePDFRenderer, pool: BlockingPool) async throws -> Response {
+        let bytes = try await pool.run { try pdf.render(detail, payURL: payURL) }
         var response = Response(status: .ok, headers: [.contentType: "application/pdf"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         let safeNumber = detail.summary.number.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }

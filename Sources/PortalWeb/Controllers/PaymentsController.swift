@@ -111,14 +111,10 @@ struct PaymentsController {
         }
         var values = PaymentViewModels.detail(payment)
         var origins: [String] = []
-        if payment.requiresAction, let gateway = services.gateway, let account = context.identity.activeAccount {
-            let fields = try await services.paymentMethods.hostedFields(scope, accountName: account.name, email: context.identity.user.email)
-            origins = fields.origins
-            var authentication = HostedFieldsView.values(fields, gateway: gateway.name)
-            authentication["clientSecret"] = payment.actionClientSecret ?? ""
-            authentication["transactionId"] = payment.transactionId ?? ""
-            authentication["action"] = SitePath.paymentAuthenticated(payment.id)
-            values["authentication"] = authentication
+        if let account = context.identity.activeAccount {
+            origins = try await HostedFieldsView.addAuthentication(to: &values, payment: payment, services: services, scope: scope,
+                                                                   accountName: account.name, email: context.identity.user.email,
+                                                                   action: SitePath.paymentAuthenticated(payment.id))
         }
         var response = renderer.render("payment", PageContext.customer(context, title: "Payment", values))
         // A payment waiting for the gateway's answer shows it as soon as it arrives.
@@ -204,14 +200,8 @@ struct PaymentsController {
             "newChecked": selected == "new", "billingName": entered?.billingName ?? "", "billingPostcode": entered?.billingPostcode ?? "",
         ]
         if let error { values["error"] = error }
-        var origins: [String] = []
-        if services.payments.isConfigured {
-            let fields = try await services.paymentMethods.hostedFields(scope, accountName: account.name, email: context.identity.user.email)
-            origins = fields.origins
-            values["gateway"] = HostedFieldsView.values(fields, gateway: services.gateway?.name ?? "")
-        } else {
-            values["blocked"] = ErrorMessages.payment(.notConfigured)
-        }
+        let origins = try await HostedFieldsView.addCardEntry(to: &values, services: services, scope: scope, accountName: account.name,
+                                                              email: context.identity.user.email)
         var response = renderer.render("pay", PageContext.customer(context, title: "Pay invoices", ViewValues.compact(values)),
                                        status: error == nil ? .ok : .unprocessableContent)
         response.headers[.contentSecurityPolicy] = SecurityHeadersMiddleware<CustomerRequestContext>.policy(extraOrigins: origins)

@@ -92,13 +92,14 @@ struct StaffConsoleController {
         return response
     }
 
-    func renderCustomer(_ context: StaffRequestContext, id: String, error: String?) async throws -> Response {
+    func renderCustomer(_ context: StaffRequestContext, id: String, error: String?, issuedLink: IssuedPaymentLink? = nil) async throws -> Response {
         guard let view = try await services.staffConsole.customerView(userId: id) else { throw PageError.notFound }
         var values: [String: Any] = [
-            "customer": StaffCustomerViewModel.values(view),
+            "customer": StaffCustomerViewModel.values(view), "customerId": view.user.id,
             "categories": ImpersonationPolicy.categories.map { ["value": $0, "label": $0.replacingOccurrences(of: "_", with: " ")] },
             "timeLimit": services.impersonation.policy.timeLimitSeconds / 60,
         ]
+        if let issuedLink { values["issuedLink"] = ["url": issuedLink.url, "expiresAt": PageContext.date(issuedLink.expiresAt)] }
         if let error { values["error"] = error }
         return renderer.render("staff_customer", StaffPageContext.values(context, title: view.user.email, values),
                                status: error == nil ? .ok : .unprocessableContent)

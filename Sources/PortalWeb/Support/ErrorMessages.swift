@@ -204,4 +204,53 @@ enum ErrorMessages {
         case .notSignedIn: "Your staff sign-in has ended. Sign in again."
         }
     }
+
+    // MARK: Payment links and the API
+
+    /// Why a payment link can't be used to pay, and what to do: nil state is an unknown or altered link.
+    static func paymentLink(_ state: VerifiedPaymentLink.State?) -> (title: String, message: String, next: String) {
+        switch state {
+        case nil: ("Payment link not valid", "This payment link is not valid. It may have been copied incompletely.",
+                   "Check that you used the whole link from your invoice or email, or sign in to the portal to see your invoices.")
+        case .payable: ("Pay invoice", "", "")
+        case .paid: ("Invoice already paid", "This invoice has been paid in full. There is nothing more to pay.",
+                     "If you paid through this link, your receipt is in the portal under Payments once you sign in.")
+        case .void: ("Invoice cancelled", "This invoice was cancelled, so it cannot be paid.",
+                     "If you think this is a mistake, contact us and we will send a new invoice.")
+        case .expired: ("Payment link expired", "This payment link has expired. Nothing was charged.",
+                        "Ask us for a new link, or sign in to the portal to pay the invoice there.")
+        case .revoked: ("Payment link withdrawn", "This payment link has been withdrawn and no longer works. Nothing was charged.",
+                        "Use the newest link we sent you, ask us for a new one, or sign in to the portal to pay there.")
+        }
+    }
+
+    static func paymentLinkIssue(_ error: PaymentLinkError) -> String {
+        switch error {
+        case .invoiceNotFound: "No invoice has that id. Send the portal's invoice id or the CRM's Invoice.Id."
+        case .invoiceNotPayable(let number): "Invoice \(number) is paid, void or has nothing left to pay, so no payment link was made."
+        case .reasonRequired: "Give a reason for withdrawing the payment link."
+        case .notAllowed: "Only finance or admin staff can withdraw or issue payment links."
+        case .invalid, .expired, .revoked, .paid, .void: paymentLink(nil).message
+        case .unknownKey: "There is no signing key with that id."
+        case .currentKey: "That is the key new links are signed with. Rotate the key first, then retire this one."
+        }
+    }
+
+    static func apiKey(_ error: ApiKeyError) -> String {
+        switch error {
+        case .unauthenticated: "Send a valid API key as \"Authorization: Bearer <key>\". The key is missing, unknown or revoked."
+        case .wrongScope(let scope): "This API key may not use this endpoint: it needs the \"\(scope)\" scope."
+        case .rateLimited(let seconds): "Too many requests with this API key. Wait \(seconds) second\(seconds == 1 ? "" : "s") and try again."
+        case .invalidName: "Give the key a name of 1 to 100 characters."
+        case .invalidScope(let scope): scope.isEmpty ? "Give the key at least one scope, e.g. --scope payment-links."
+            : "Unknown scope \"\(scope)\". Known scopes: \(ApiKeyService.knownScopes.sorted().joined(separator: ", "))."
+        case .notFound: "There is no API key with that id."
+        }
+    }
+}
+
+/// The same words for the `portal` CLI, which cannot see `ErrorMessages` across the module boundary.
+public enum ErrorWords {
+    public static func apiKey(_ error: ApiKeyError) -> String { ErrorMessages.apiKey(error) }
+    public static func paymentLink(_ error: PaymentLinkError) -> String { ErrorMessages.paymentLinkIssue(error) }
 }

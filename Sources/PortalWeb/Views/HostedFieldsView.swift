@@ -26,4 +26,31 @@ enum HostedFieldsView {
     static func hasCard(_ result: [String: String]) -> Bool {
         !(result["token"] ?? "").isEmpty || !(result["setup_intent"] ?? "").isEmpty || !(result["data_value"] ?? "").isEmpty
     }
+
+    /// Adds the card entry to a payment form's values (`gateway`, or `blocked` when no gateway is
+    /// configured); returns the gateway's origins for the page's Content-Security-Policy.
+    static func addCardEntry(to values: inout [String: Any], services: PortalServices, scope: CustomerScope, accountName: String,
+                             email: String) async throws -> [String] {
+        guard services.payments.isConfigured else {
+            values["blocked"] = ErrorMessages.payment(.notConfigured)
+            return []
+        }
+        let fields = try await services.paymentMethods.hostedFields(scope, accountName: accountName, email: email)
+        values["gateway"] = Self.values(fields, gateway: services.gateway?.name ?? "")
+        return fields.origins
+    }
+
+    /// For a payment waiting on 3-D Secure: what the receipt page needs to run the bank's challenge
+    /// and post back to `action`; returns the gateway's origins (none when nothing is waiting).
+    static func addAuthentication(to values: inout [String: Any], payment: Payment, services: PortalServices, scope: CustomerScope,
+                                  accountName: String, email: String, action: String) async throws -> [String] {
+        guard payment.requiresAction, let gateway = services.gateway else { return [] }
+        let fields = try await services.paymentMethods.hostedFields(scope, accountName: accountName, email: email)
+        var authentication = Self.values(fields, gateway: gateway.name)
+        authentication["clientSecret"] = payment.actionClientSecret ?? ""
+        authentication["transactionId"] = payment.transactionId ?? ""
+        authentication["action"] = action
+        values["authentication"] = authentication
+        return fields.origins
+    }
 }
