@@ -98,11 +98,12 @@ struct CreatioSettings {
     var interval: Int
 
     /// The pull and the push over one client, so they share one sign-in.
-    func pass(database: DatabasePool, directory: DirectoryService, invoices: InvoiceService, outbox: CRMOutbox, logger: Logger) -> CreatioPass {
+    func pass(database: DatabasePool, directory: DirectoryService, invoices: InvoiceService, outbox: CRMOutbox,
+              links: PaymentLinkService?, logger: Logger) -> CreatioPass {
         let client = CreatioClient(connection)
         return CreatioPass(sync: CreatioSyncService(client: client, db: database, directory: directory, invoices: invoices, clock: .system),
                            push: CreatioPushService(client: client, outbox: outbox, fields: fields, useBatch: useBatch, logger: logger),
-                           logger: logger)
+                           links: links, logger: logger)
     }
 }
 

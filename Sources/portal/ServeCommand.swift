@@ -44,7 +44,7 @@ struct Worker: AsyncParsableCommand {
             let runtime = try await Runtime.open(configuration, logger: logger)
             let services = runtime.services
             let creatioPass = creatioSettings?.pass(database: services.database, directory: services.directory, invoices: services.invoices,
-                                                    outbox: services.crmOutbox, logger: logger)
+                                                    outbox: services.crmOutbox, links: services.paymentLinks, logger: logger)
             if once {
                 let billing = try await BillingJobs(services: runtime.services, logger: logger).runOnce(worker: Runtime.workerName())
                 let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),

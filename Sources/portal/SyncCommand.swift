@@ -23,15 +23,25 @@ struct SyncCommand: AsyncParsableCommand {
             let configuration = try options.load(needPublicURL: .optional, needMail: .optional, needKey: .optional)
             let settings = try creatio.settings()
             guard interval >= 10 else { throw ConfigurationError("--interval", "must be at least 10 seconds") }
-            let database = try { () throws -> DatabasePool in
-                do { return try PortalDatabase.open(path: configuration.databasePath) } catch {
-                    throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
-                }
-            }()
-            _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
-            let sync = settings.pass(database: database, directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
+            let logger = makeLogger(level: try options.logLevelValue())
+            let sync: CreatioPass
+            if configuration.keyFile.isEmpty {
+                // Without the key there are no payment links to issue; the pull and push still run.
+                let database = try { () throws -> DatabasePool in
+                    do { return try PortalDatabase.open(path: configuration.databasePath) } catch {
+                        throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
+                    }
+                }()
+                _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+                print("PORTAL_KEY_FILE is not set: payment links are not issued by this pass")
+                sync = settings.pass(database: database, directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
                                      invoices: InvoiceService(db: database, clock: .system), outbox: CRMOutbox(db: database, clock: .system),
-                                     logger: makeLogger(level: try options.logLevelValue()))
+                                     links: nil, logger: logger)
+            } else {
+                let services = try await Runtime.open(configuration, logger: logger).services
+                sync = settings.pass(database: services.database, directory: services.directory, invoices: services.invoices,
+                                     outbox: services.crmOutbox, links: services.paymentLinks, logger: logger)
+            }
             while true {
                 let report = await sync.runOnce()
                 print(report.description)

@@ -56,6 +56,60 @@ import Testing
         }
     }
 
+    @Test func aPulledInvoiceGetsAPaymentLinkInCreatioAndPayingThroughItShowsPaidThere() async throws {
+        try await PushHarness.run { p in
+            let acme = await p.h.account("Acme")
+            let crmInvoice = await p.h.invoice("INV-77", account: acme, amount: "45.10")
+            var logger = Logger(label: "pass")
+            logger.logLevel = .critical
+            let pass = CreatioPass(sync: p.h.sync(), push: p.pusher(), links: p.services.paymentLinks, logger: logger)
+            let first = await pass.runOnce()
+            #expect(first.succeeded, "\(first)")
+            #expect(first.linksIssued == 1)
+            #expect(first.push.delivered == 1)
+
+            let system = AuditEvent(action: "", actorKind: .system, actorLabel: "tests")
+            let link = try await p.services.paymentLinks.issue(invoiceId: crmInvoice, actor: system)
+            #expect(link.reused)
+            #expect(await p.crmField(crmInvoice, "UsrPaymentLink") == link.url)
+            #expect(link.url.hasPrefix("http://127.0.0.1/pay/"))
+
+            // A second pass issues nothing new and sends the link no second time.
+            let quiet = await pass.runOnce()
+            #expect(quiet.linksIssued == 0 && quiet.push.delivered == 0, "\(quiet)")
+
+            // Whoever holds the link pays with a new card; Creatio then shows the invoice paid.
+            let token = String(link.url.dropFirst("http://127.0.0.1/pay/".count))
+            let verified = try await p.services.paymentLinks.verify(token)
+            let payment = try await p.services.payments.pay(verified.scope, .init(
+                requestKey: SecretToken.generate(), invoiceIds: [verified.invoice.id], amount: .typed(""),
+                method: .newCard(browserResult: ["token": try await p.token("4242424242424242")], billingName: "Link Payer",
+                                 billingPostcode: "10115", keep: false),
+                source: .paymentLink, actor: system, accountName: "Acme", email: ""))
+            #expect(payment.status == .succeeded)
+            let paid = await pass.runOnce()
+            #expect(paid.succeeded, "\(paid)")
+            #expect(await p.crmField(crmInvoice, "PaymentStatusId") == CreatioPaymentStatus.paid)
+            #expect(await p.crmField(crmInvoice, "PaymentAmount") == "45.10")
+            #expect(await p.crmField(crmInvoice, "UsrGatewayTransactionId") == payment.transactionId)
+            await #expect(throws: PaymentLinkError.paid) { try await p.services.paymentLinks.verify(token) }
+
+            // A link withdrawn by staff and issued again reaches Creatio as the new URL.
+            let unpaid = await p.h.invoice("INV-78", account: acme, amount: "5.00")
+            #expect(await pass.runOnce().linksIssued == 1)
+            let before = try #require(await p.crmField(unpaid, "UsrPaymentLink"))
+            let finance = try await p.services.directory.createStaff(email: "fin@example.com", name: "Fin", role: .finance,
+                                                                     password: "a long finance password 42", actor: system)
+            let staffActor = AuditEvent(action: "", actorKind: .staff, actorId: finance.id, actorLabel: "Fin")
+            let portalId = try #require(try await p.portalInvoiceId(unpaid))
+            #expect(try await p.services.paymentLinks.revoke(invoiceId: portalId, reason: "sent to the wrong person", actor: staffActor) == 1)
+            let again = await pass.runOnce()
+            #expect(again.linksIssued == 1 && again.push.delivered == 1, "\(again)")
+            let after = try #require(await p.crmField(unpaid, "UsrPaymentLink"))
+            #expect(after != before && after.hasPrefix("http://127.0.0.1/pay/"))
+        }
+    }
+
     @Test func creatioDownForHoursLosesNothingAndTwoPushersDeliverEachRowOnce() async throws {
         try await PushHarness.run { p in
             let acme = await p.h.account("Acme")

@@ -1,4 +1,5 @@
 import Logging
+import PortalCore
 
 /// One round with Creatio: pull (accounts, invoices, lines), then push the CRM outbox. The push
 /// runs whatever the pull did, since a pull stopped by one entity has no bearing on what the
@@ -6,19 +7,29 @@ import Logging
 public struct CreatioPass: Sendable {
     let sync: CreatioSyncService
     let push: CreatioPushService
+    /// Issues the links of newly pulled invoices (their URLs go out with the push); nil where the
+    /// portal's public address or key is not configured.
+    let links: PaymentLinkService?
     let logger: Logger
+    /// Links issued per pass: the first import of a large CRM spreads its links over a few passes.
+    static let linksPerPass = 5_000
 
-    public init(sync: CreatioSyncService, push: CreatioPushService, logger: Logger) {
+    public init(sync: CreatioSyncService, push: CreatioPushService, links: PaymentLinkService? = nil, logger: Logger) {
         self.sync = sync
         self.push = push
+        self.links = links
         self.logger = logger
     }
 
     public struct Report: Sendable, CustomStringConvertible {
         public var pull: SyncReport
         public var push: PushReport
-        public var succeeded: Bool { pull.succeeded && push.succeeded }
-        public var description: String { "\(pull)\n\(push)" }
+        public var linksIssued = 0
+        public var linkError: String?
+        public var succeeded: Bool { pull.succeeded && push.succeeded && linkError == nil }
+        public var description: String {
+            "\(pull)\npayment links issued: \(linksIssued)" + (linkError.map { " — stopped: \($0)" } ?? "") + "\n\(push)"
+        }
     }
 
     public func runOnce() async -> Report {
@@ -27,6 +38,17 @@ public struct CreatioPass: Sendable {
             if let error = entity.error { logger.error("Creatio pull stopped", metadata: ["entity": "\(entity.entity)", "error": "\(error)"]) }
             if entity.failed > 0 { logger.warning("Creatio records not imported", metadata: ["entity": "\(entity.entity)", "count": "\(entity.failed)"]) }
         }
-        return Report(pull: pulled, push: await push.runOnce())
+        var linksIssued = 0
+        var linkError: String?
+        if let links {
+            do {
+                linksIssued = try await links.issueMissingForCRMInvoices(
+                    limit: Self.linksPerPass, actor: AuditEvent(action: "", actorKind: .system, actorLabel: "CRM sync"))
+            } catch {
+                linkError = "\(error)"
+                logger.error("payment links not issued", metadata: ["error": "\(error)"])
+            }
+        }
+        return Report(pull: pulled, push: await push.runOnce(), linksIssued: linksIssued, linkError: linkError)
     }
 }

@@ -59,8 +59,10 @@ public struct PaymentLinkService: Sendable {
             event.details.merge(["invoice": invoice.id, "number": invoice.number, "link": id, "expires_at": String(expiresAt)]) { _, new in new }
             try AuditService.insert(event, now: now, db)
             let token = Self.token(keyId: key.id, linkId: id, invoiceId: invoice.id, expiresAt: expiresAt, key: key.key)
-            return IssuedPaymentLink(id: id, invoiceId: invoice.id, url: links.absolute(SitePath.paymentLink(token)), expiresAt: expiresAt,
-                                     reused: false)
+            let url = links.absolute(SitePath.paymentLink(token))
+            // The CRM shows the invoice's link: a new one is sent with the transaction that made it.
+            try CRMOutbox.enqueueInvoiceLink(invoiceId: invoice.id, url: url, now: now, db)
+            return IssuedPaymentLink(id: id, invoiceId: invoice.id, url: url, expiresAt: expiresAt, reused: false)
         }
     }
 
@@ -137,6 +139,30 @@ public struct PaymentLinkService: Sendable {
             try AuditService.insert(event, now: now, db)
             return ids.count
         }
+    }
+
+    /// Gives every payable invoice from the CRM that has no live link one (at most `limit` a call,
+    /// oldest first), so each invoice Creatio shows has a payment URL. Returns how many were issued.
+    public func issueMissingForCRMInvoices(limit: Int, actor: AuditEvent) async throws -> Int {
+        let now = clock.nowSeconds()
+        let ids = try await db.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT i.id FROM invoices i
+                WHERE i.external_id IS NOT NULL AND i.status IN ('open', 'partially_paid') AND i.balance > 0
+                  AND NOT EXISTS (SELECT 1 FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
+                                  WHERE l.invoice_id = i.id AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL)
+                ORDER BY i.created_at, i.id LIMIT ?
+                """, arguments: [now, limit])
+        }
+        var issued = 0
+        for id in ids {
+            do {
+                if try await !issue(invoiceId: id, actor: actor).reused { issued += 1 }
+            } catch PaymentLinkError.invoiceNotPayable {
+                continue  // paid or voided since the read above
+            }
+        }
+        return issued
     }
 
     /// The invoice's live link, if any (for the staff console).
