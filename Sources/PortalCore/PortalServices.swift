@@ -34,6 +34,9 @@ public struct PortalServices: Sendable {
     public let webhooks: WebhookProcessor
     public let staffConsole: StaffConsoleService
     public let staffUsers: StaffUserService
+    public let integration: IntegrationService
+    public let reconciliation: ReconciliationService
+    public let syncAlerts: SyncAlertService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -52,6 +55,9 @@ public struct PortalServices: Sendable {
         public var paymentPolicy: PaymentPolicy
         public var recurringPolicy: RecurringPolicy
         public var impersonationPolicy = ImpersonationPolicy()
+        /// The CRM connection for the integration page; nil when Creatio is not configured.
+        public var integration: (any IntegrationControl)?
+        public var syncAlertPolicy = SyncAlertPolicy()
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 
@@ -121,5 +127,8 @@ public struct PortalServices: Sendable {
         staffConsole = StaffConsoleService(db: db, invitations: invitations, outbox: outbox, sessions: sessions, links: d.links,
                                            clock: d.clock)
         staffUsers = StaffUserService(db: db, invitations: invitations, outbox: outbox, links: d.links, clock: d.clock)
+        integration = IntegrationService(db: db, clock: d.clock, control: d.integration)
+        reconciliation = ReconciliationService(db: db, gateway: d.gateway, control: d.integration)
+        syncAlerts = SyncAlertService(db: db, clock: d.clock, outbox: outbox, links: d.links, policy: d.syncAlertPolicy)
     }
 }

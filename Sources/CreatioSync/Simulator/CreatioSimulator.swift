@@ -79,6 +79,14 @@ public actor CreatioSimulator {
         return true
     }
 
+    /// A record deleted in Creatio.
+    @discardableResult
+    package func remove(_ collection: String, id: String) -> Bool {
+        guard let index = collections[collection]?.firstIndex(where: { $0["Id"]?.text == id }) else { return false }
+        collections[collection]!.remove(at: index)
+        return true
+    }
+
     package func records(_ collection: String) -> [OrderedJSON] { collections[collection] ?? [] }
 
     /// ModifiedOn values one millisecond apart from 2026-01-01, with Creatio's seven fractional digits,
