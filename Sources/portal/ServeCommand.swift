@@ -8,13 +8,14 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var payments: PaymentOptions
+    @OptionGroup var creatio: CreatioOptions
 
     func run() async throws {
         try await runReportingConfiguration {
             var configuration = try options.load()
             try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
-            let runtime = try await Runtime.open(configuration, logger: logger)
+            let runtime = try await Runtime.open(configuration, logger: logger, creatio: try creatio.optionalConfiguration())
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
                                                  backgroundServices: try runtime.backgroundServices())
             logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)",
@@ -29,6 +30,7 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var payments: PaymentOptions
+    @OptionGroup var integration: IntegrationOptions
 
     @Flag(help: "Run one pass of every job, then exit.")
     var once = false
@@ -37,10 +39,13 @@ struct Worker: AsyncParsableCommand {
         try await runReportingConfiguration {
             var configuration = try options.load(needPublicURL: .required)
             try payments.apply(to: &configuration)
+            try integration.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
             let runtime = try await Runtime.open(configuration, logger: logger)
             if once {
                 let billing = try await BillingJobs(services: runtime.services, logger: logger).runOnce(worker: Runtime.workerName())
+                // Before delivery, so an alert it queues goes out in this pass.
+                let alerts = try await runtime.services.syncAlerts.check()
                 let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),
                                                    from: configuration.mailFrom, logger: logger)
                 let result = try await delivery.runOnce()
@@ -50,6 +55,9 @@ struct Worker: AsyncParsableCommand {
                       + "awaiting the gateway: \(charges.awaiting), skipped: \(charges.skipped); payments reconciled: \(billing.reconciled) "
                       + "(errors: \(billing.reconcileErrors)); reminders queued: \(billing.reminders)")
                 print("mail sent: \(result.sent), mail failed (will retry): \(result.failed), expired sessions removed: \(purged)")
+                for (word, kinds) in [("opened", alerts.opened), ("cleared", alerts.cleared)] where !kinds.isEmpty {
+                    print("integration alerts \(word): \(kinds.map(\.rawValue).joined(separator: ", "))")
+                }
                 return
             }
             let group = ServiceGroup(services: try runtime.workerServices(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

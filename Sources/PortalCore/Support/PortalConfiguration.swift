@@ -46,6 +46,8 @@ public struct PortalConfiguration: Sendable {
     public var payments = PaymentPolicy()
     public var recurring = RecurringPolicy()
     public var impersonation = ImpersonationPolicy()
+    /// Integration alerts (`PORTAL_SYNC_ALERT_*`), checked by the worker.
+    public var syncAlerts = SyncAlertPolicy()
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {
