@@ -148,6 +148,8 @@ let package = Package(
             name: "PortalWebTests",
             dependencies: [
                 "PortalWeb", "PortalCore", "Gateways", "GatewayFakes",
+                // The integration page's tests reprocess and reconcile against the Creatio simulator.
+                "CreatioSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // The tests build the services themselves and check the database directly.

@@ -38,6 +38,9 @@ public struct PortalServices: Sendable {
     public let staffUsers: StaffUserService
     public let paymentLinks: PaymentLinkService
     public let apiKeys: ApiKeyService
+    public let integration: IntegrationService
+    public let reconciliation: ReconciliationService
+    public let syncAlerts: SyncAlertService
 
     public struct Dependencies: Sendable {
         public var database: DatabasePool
@@ -58,6 +61,9 @@ public struct PortalServices: Sendable {
         public var impersonationPolicy = ImpersonationPolicy()
         public var paymentLinkPolicy = PaymentLinkPolicy()
         public var apiKeyPolicy = ApiKeyPolicy()
+        /// The CRM connection for the integration page; nil when Creatio is not configured.
+        public var integration: (any IntegrationControl)?
+        public var syncAlertPolicy = SyncAlertPolicy()
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 
@@ -130,5 +136,8 @@ public struct PortalServices: Sendable {
         staffUsers = StaffUserService(db: db, invitations: invitations, outbox: outbox, links: d.links, clock: d.clock)
         paymentLinks = PaymentLinkService(db: db, secrets: d.secrets, links: d.links, clock: d.clock, policy: d.paymentLinkPolicy)
         apiKeys = ApiKeyService(db: db, clock: d.clock, policy: d.apiKeyPolicy)
+        integration = IntegrationService(db: db, clock: d.clock, control: d.integration)
+        reconciliation = ReconciliationService(db: db, gateway: d.gateway, control: d.integration)
+        syncAlerts = SyncAlertService(db: db, clock: d.clock, outbox: outbox, links: d.links, policy: d.syncAlertPolicy)
     }
 }

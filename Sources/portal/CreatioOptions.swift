@@ -52,6 +52,12 @@ struct CreatioOptions: ParsableArguments {
         return ConfigReader(providers: [InMemoryProvider(name: "arguments", values: values), EnvironmentVariablesProvider()])
     }
 
+    /// nil when no Creatio URL is set (the portal then runs without the CRM connection); otherwise
+    /// the validated connection, or one line naming the setting that is wrong.
+    func optionalConfiguration() throws -> CreatioConfiguration? {
+        reader().string(forKey: "portal.creatio.url") == nil ? nil : try configuration()
+    }
+
     /// The validated connection, or one line naming the setting that is wrong.
     func configuration() throws -> CreatioConfiguration {
         let config = reader()

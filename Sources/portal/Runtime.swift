@@ -1,3 +1,4 @@
+import CreatioSync
 import Foundation
 import Gateways
 import GRDB
@@ -12,7 +13,10 @@ struct Runtime {
     let services: PortalServices
     let logger: Logger
 
-    static func open(_ configuration: PortalConfiguration, logger: Logger, hasher: PasswordHasher = PasswordHasher()) async throws -> Runtime {
+    /// `creatio`: the CRM connection the staff console's integration page uses (reprocessing,
+    /// reconciliation); nil leaves the page saying Creatio is not configured.
+    static func open(_ configuration: PortalConfiguration, logger: Logger, hasher: PasswordHasher = PasswordHasher(),
+                     creatio: CreatioConfiguration? = nil) async throws -> Runtime {
         let secrets: SecretBox
         do {
             secrets = try SecretBox(keyFile: configuration.keyFile)
@@ -41,6 +45,12 @@ struct Runtime {
         dependencies.impersonationPolicy = configuration.impersonation
         dependencies.paymentLinkPolicy = configuration.paymentLinks
         dependencies.apiKeyPolicy = configuration.apiKeys
+        dependencies.syncAlertPolicy = configuration.syncAlerts
+        if let creatio {
+            dependencies.integration = CreatioIntegrationControl(sync: CreatioSyncService(
+                client: CreatioClient(creatio), db: database, directory: DirectoryService(db: database, hasher: hasher, clock: .system),
+                invoices: InvoiceService(db: database, clock: .system), clock: .system))
+        }
         let services = try await PortalServices(dependencies)
         return Runtime(configuration: configuration, services: services, logger: logger)
     }
@@ -92,9 +102,14 @@ struct Runtime {
     func workerServices() throws -> [PeriodicService] {
         let jobs = BillingJobs(services: services, logger: logger)
         let worker = Self.workerName()
-        return try backgroundServices() + [
+        let alerts = services.syncAlerts
+        var services = try backgroundServices() + [
             PeriodicService(name: "billing", interval: .seconds(30), logger: logger) { _ = try await jobs.runOnce(worker: worker) },
         ]
+        if alerts.policy.address != nil {
+            services.append(PeriodicService(name: "sync-alerts", interval: .seconds(60), logger: logger) { try await alerts.check() })
+        }
+        return services
     }
 
     /// Names the worker in the leases it takes, so a stuck charge shows who held it.

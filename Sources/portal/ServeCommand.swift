@@ -9,13 +9,14 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @OptionGroup var payments: PaymentOptions
+    @OptionGroup var creatio: CreatioOptions
 
     func run() async throws {
         try await runReportingConfiguration {
             var configuration = try options.load()
             try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
-            let runtime = try await Runtime.open(configuration, logger: logger)
+            let runtime = try await Runtime.open(configuration, logger: logger, creatio: try creatio.optionalConfiguration())
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
                                                  backgroundServices: try runtime.backgroundServices())
             logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)",
@@ -31,6 +32,7 @@ struct Worker: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @OptionGroup var payments: PaymentOptions
     @OptionGroup var creatio: CreatioOptions
+    @OptionGroup var integration: IntegrationOptions
 
     @Flag(help: "Run one pass of every job, then exit.")
     var once = false
@@ -39,6 +41,7 @@ struct Worker: AsyncParsableCommand {
         try await runReportingConfiguration {
             var configuration = try options.load(needPublicURL: .required)
             try payments.apply(to: &configuration)
+            try integration.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
             let creatioSettings = creatio.isConfigured ? try creatio.settings() : nil
             let runtime = try await Runtime.open(configuration, logger: logger)
@@ -47,6 +50,8 @@ struct Worker: AsyncParsableCommand {
                                                     outbox: services.crmOutbox, links: services.paymentLinks, logger: logger)
             if once {
                 let billing = try await BillingJobs(services: runtime.services, logger: logger).runOnce(worker: Runtime.workerName())
+                // Before delivery, so an alert it queues goes out in this pass.
+                let alerts = try await runtime.services.syncAlerts.check()
                 let delivery = MailDeliveryService(outbox: runtime.services.outbox, mailer: try runtime.mailer(),
                                                    from: configuration.mailFrom, logger: logger)
                 let result = try await delivery.runOnce()
@@ -57,6 +62,9 @@ struct Worker: AsyncParsableCommand {
                       + "(errors: \(billing.reconcileErrors)); reminders queued: \(billing.reminders)")
                 print("mail sent: \(result.sent), mail failed (will retry): \(result.failed), expired sessions removed: \(purged)")
                 if let creatioPass { print(await creatioPass.runOnce().description) }
+                for (word, kinds) in [("opened", alerts.opened), ("cleared", alerts.cleared)] where !kinds.isEmpty {
+                    print("integration alerts \(word): \(kinds.map(\.rawValue).joined(separator: ", "))")
+                }
                 return
             }
             var jobs = try runtime.workerServices()

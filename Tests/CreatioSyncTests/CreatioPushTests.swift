@@ -192,7 +192,7 @@ import Testing
             // This instance names its fields its own way and has its own "Paid" record.
             await p.h.simulator.addColumns("Invoice", [("UsrTxnRef", ""), ("UsrPayLink", "")])
             let customPaid = "6a7c4a0e-1111-4c1b-9e3e-0123456789ab"
-            await p.h.simulator.remove("InvoicePaymentStatus", id: CreatioPaymentStatus.paid)
+            await p.h.simulator.delete("InvoicePaymentStatus", id: CreatioPaymentStatus.paid)
             await p.h.simulator.seed("InvoicePaymentStatus", ["Id": .string(customPaid), "Name": "Paid", "FinalStatus": .bool(true)])
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("field-map-\(UUID().uuidString).json")
             try Data("""

@@ -64,7 +64,8 @@ import Testing
     }
 
     /// `timeout` bounds the portal's calls to the sandbox, whose `timeout` test card answers after 3 s.
-    func withCountingGateway(timeout: TimeInterval = 15, logs: LogCapture? = nil, _ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
+    func withCountingGateway(timeout: TimeInterval = 15, logs: LogCapture? = nil,
+                             integration: (@Sendable (DatabasePool) -> any IntegrationControl)? = nil, _ body: @Sendable (Portal, any TestClientProtocol, URL, CountingGateway) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pm-sandbox-\(UUID().uuidString)")
         let engine = try SandboxEngine(db: try PortalDatabase.open(path: directory.appendingPathComponent("sandbox.sqlite").path),
                                        clock: .system, fingerprintSecret: "fp")
@@ -76,7 +77,7 @@ import Testing
             let base = URL(string: "http://127.0.0.1:\(try #require(sandboxClient.port))")!
             let gateway = CountingGateway(SandboxGateway(baseURL: base, secretKey: Self.settings.secretKey, publicKey: Self.settings.publicKey,
                                                          webhookSecret: Self.webhookSecret, timeout: timeout), engine: engine)
-            try await withPortal(logs: logs, gateway: gateway, billingAddress: "billing@example.com") { portal, client in
+            try await withPortal(logs: logs, gateway: gateway, billingAddress: "billing@example.com", integration: integration) { portal, client in
                 try await body(portal, client, base, gateway)
             }
         }

@@ -22,8 +22,8 @@ import Testing
 
     /// Alice, her account, signed in, with a saved card of the given number (if any).
     func withAlice(card: String? = "4242424242424242", timeout: TimeInterval = 15, logs: LogCapture? = nil,
-                   _ body: @Sendable (Setup, URL, PaymentMethodsTests.CountingGateway) async throws -> Void) async throws {
-        try await gateway.withCountingGateway(timeout: timeout, logs: logs) { portal, client, base, counting in
+                   integration: (@Sendable (DatabasePool) -> any IntegrationControl)? = nil, _ body: @Sendable (Setup, URL, PaymentMethodsTests.CountingGateway) async throws -> Void) async throws {
+        try await gateway.withCountingGateway(timeout: timeout, logs: logs, integration: integration) { portal, client, base, counting in
             let acme = try await portal.account("Acme Widgets GmbH")
             let alice = try await portal.customer("alice@example.com", accounts: [acme])
             let browser = try await portal.signedIn(client, alice)

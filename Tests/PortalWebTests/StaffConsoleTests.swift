@@ -13,7 +13,9 @@ import Testing
          ("GET", "/staff/audit", .support), ("GET", "/staff/audit.csv", .support), ("GET", "/staff/payments/\(payment)", .support),
          ("POST", "/staff/payments/\(payment)/refund", .finance), ("POST", "/staff/payments/\(payment)/void", .finance),
          ("GET", "/staff/settings", .admin), ("GET", "/staff/users", .admin), ("POST", "/staff/users", .admin), ("POST", "/staff/customers/\(customer)/lock", .support),
-         ("POST", "/staff/customers/\(customer)/mfa-reset", .support)]
+         ("POST", "/staff/customers/\(customer)/mfa-reset", .support),
+         ("GET", "/staff/integration", .finance), ("GET", "/staff/integration/reconciliation?from=2027-01-01&to=2027-01-31", .finance),
+         ("POST", "/staff/integration/failures/reprocess-all", .finance), ("POST", "/staff/integration/outbox/retry-all", .finance)]
     }
 
     @Test func roleMatrix() async throws {

@@ -127,6 +127,7 @@ struct Customer: Sendable {
 /// against it over real HTTP on loopback.
 func withPortal(publicURL: String = "http://127.0.0.1", hasher: PasswordHasher = fastHasher, logs: LogCapture? = nil,
                 gateway: (any PaymentGateway)? = nil, billingAddress: String? = nil,
+                integration: (@Sendable (DatabasePool) -> any IntegrationControl)? = nil,
                 _ body: @Sendable (Portal, any TestClientProtocol) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portal-web-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -136,10 +137,12 @@ func withPortal(publicURL: String = "http://127.0.0.1", hasher: PasswordHasher =
     try Migrator(directory: repositoryRoot.appendingPathComponent("Migrations").path).migrate(database)
     let clock = ManualClock()
     let templates = repositoryRoot.appendingPathComponent("Templates").path
-    let services = try await PortalServices(.init(
+    var dependencies = PortalServices.Dependencies(
         database: database, clock: clock.clock, secrets: SecretBox(key: SymmetricKey(size: .bits256)), hasher: hasher,
         mailTemplates: try await MailTemplates(directory: templates), links: LinkBuilder(publicURL: publicURL),
-        gateway: gateway, billingAddress: billingAddress))
+        gateway: gateway, billingAddress: billingAddress)
+    dependencies.integration = integration?(database)
+    let services = try await PortalServices(dependencies)
     var logger: Logger
     if let logs {
         logger = Logger(label: "portal-web-tests") { _ in CapturingLogHandler(capture: logs) }

@@ -96,7 +96,6 @@ public actor CreatioSimulator {
     }
     package func acceptWrites(to id: String) { refusals[id.lowercased()] = nil }
     /// Removes a record (as deleting it in Creatio would).
-    package func remove(_ collection: String, id: String) { collections[collection]?.removeAll { $0["Id"]?.text == id } }
     /// How many PATCHes changed this record, alone or in a `$batch`.
     package func patchCount(_ collection: String, id: String) -> Int { appliedPatches["\(collection)(\(id.lowercased()))"] ?? 0 }
     package var totalPatches: Int { appliedPatches.values.reduce(0, +) }
@@ -131,6 +130,7 @@ public actor CreatioSimulator {
     }
 
     /// A record deleted in Creatio: gone, with nothing left to say it was there.
+    @discardableResult
     package func delete(_ collection: String, id: String) -> Bool {
         guard let index = collections[collection]?.firstIndex(where: { $0["Id"]?.text == id }) else { return false }
         collections[collection]!.remove(at: index)

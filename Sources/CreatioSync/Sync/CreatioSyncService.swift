@@ -150,11 +150,14 @@ public struct CreatioSyncService: Sendable {
 
     /// Records that failed earlier and have not changed since are read again by id: what they lacked
     /// (an account created after the Account pull, a currency added) may be there now.
+    /// `missing`: the ids Creatio no longer has.
     func retryFailures(_ entity: String, ids: [String], select: [String], importPage: ([OrderedJSON]) async throws -> [String: String])
-        async throws -> (imported: Int, failed: Int) {
-        var imported = 0, failed = 0
+        async throws -> (imported: Int, failed: Int, missing: [String]) {
+        var imported = 0, failed = 0, missing: [String] = []
         for chunk in Self.chunks(ids) {
             let records = try await readAll(entity, filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "), select: select)
+            let found = Set(records.compactMap { $0["Id"]?.text?.lowercased() })
+            missing += chunk.filter { !found.contains($0.lowercased()) }
             guard !records.isEmpty else { continue }
             let failures = try await importPage(records)
             for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
@@ -162,7 +165,7 @@ public struct CreatioSyncService: Sendable {
             imported += records.count - failures.count
             failed += failures.count
         }
-        return (imported, failed)
+        return (imported, failed, missing)
     }
 
     // MARK: Accounts

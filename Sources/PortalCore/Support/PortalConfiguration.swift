@@ -48,6 +48,8 @@ public struct PortalConfiguration: Sendable {
     public var impersonation = ImpersonationPolicy()
     public var paymentLinks = PaymentLinkPolicy()
     public var apiKeys = ApiKeyPolicy()
+    /// Integration alerts (`PORTAL_SYNC_ALERT_*`), checked by the worker.
+    public var syncAlerts = SyncAlertPolicy()
 
     public init(databasePath: String, bindHost: String, bindPort: Int, publicURL: String, keyFile: String,
                 smtpURL: String, mailFrom: String, resourcesDirectory: String) {

@@ -68,6 +68,14 @@ public enum SitePath {
     public static func staffUserDisable(_ id: String) -> String { "\(staffUsers)/\(id)/disable" }
     public static func staffUserEnable(_ id: String) -> String { "\(staffUsers)/\(id)/enable" }
     public static func staffUserResend(_ id: String) -> String { "\(staffUsers)/\(id)/resend" }
+    /// The integration page (finance and admin): sync and CRM push health, reprocessing, reconciliation.
+    public static let staffIntegration = "/staff/integration"
+    public static let staffIntegrationReprocess = "/staff/integration/failures/reprocess"
+    public static let staffIntegrationReprocessAll = "/staff/integration/failures/reprocess-all"
+    public static let staffIntegrationOutboxRetryAll = "/staff/integration/outbox/retry-all"
+    public static func staffIntegrationOutboxRetry(_ id: String) -> String { "\(staffIntegration)/outbox/\(id)/retry" }
+    public static let staffReconciliation = "/staff/integration/reconciliation"
+    public static let staffReconciliationCSV = "/staff/integration/reconciliation.csv"
 
     public static func invoiceList(_ filter: InvoiceFilter) -> String { invoices + query(filter) }
     public static func invoiceCSV(_ filter: InvoiceFilter) -> String { invoicesCSV + query(filter, includePage: false) }

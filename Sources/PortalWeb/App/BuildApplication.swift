@@ -99,6 +99,7 @@ public func buildRouter(settings: WebSettings, services: PortalServices, logger:
     }.register(on: staff)
     StaffAuditController(services: services, renderer: renderer).register(on: staff)
     StaffSettingsController(services: services, renderer: renderer).register(on: staff)
+    StaffIntegrationController(services: services, renderer: renderer).register(on: staff)
     StaffUsersController(services: services, renderer: renderer, cookies: cookies).register(on: staff)
 
     let customer = router.group()

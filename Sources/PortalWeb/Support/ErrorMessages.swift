@@ -247,6 +247,35 @@ enum ErrorMessages {
         case .notFound: "There is no API key with that id."
         }
     }
+
+    static func integration(_ error: IntegrationError) -> String {
+        switch error {
+        case .notConfigured: "Creatio is not configured for this portal, so records can't be read from the CRM. Set PORTAL_CREATIO_URL and its sign-in for `portal serve`."
+        case .notPermitted: "The integration page needs the finance or admin role."
+        case .notFound: "That record is no longer waiting: it was resolved or retried meanwhile. The page shows what is left."
+        case .crmUnavailable(let reason): "Creatio could not be reached, so nothing was reprocessed: \(reason). Try again in a few minutes."
+        }
+    }
+
+    static func reconciliationRange(_ problem: ReconciliationRange.Problem) -> String {
+        switch problem {
+        case .missing: "Enter both dates, from and to."
+        case .malformed: "Dates are written YYYY-MM-DD."
+        case .reversed: "The from date must not be after the to date."
+        case .tooLong: "Choose a range of at most \(ReconciliationRange.maxDays) days."
+        }
+    }
+
+    /// What reprocessing did, for the flash message.
+    static func reprocessed(_ outcomes: [ReprocessOutcome]) -> String {
+        if outcomes.count == 1, let outcome = outcomes.first {
+            return outcome.error.map { "\(outcome.entity) \(outcome.crmId) still fails: \($0)" } ?? "\(outcome.entity) \(outcome.crmId) imported."
+        }
+        let failing = outcomes.filter { !$0.imported }
+        var text = "Reprocessed \(outcomes.count) record\(outcomes.count == 1 ? "" : "s"): \(outcomes.count - failing.count) imported, \(failing.count) still failing."
+        if let first = failing.first, let error = first.error { text += " First still failing: \(first.entity) \(first.crmId): \(error)" }
+        return text
+    }
 }
 
 /// The same words for the `portal` CLI, which cannot see `ErrorMessages` across the module boundary.
