@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreatioSync
 import Foundation
 import Gateways
 import ServiceLifecycle
@@ -25,6 +26,12 @@ struct Demo: AsyncParsableCommand {
     @Option(name: .customLong("sandbox-port"), help: "Port of the built-in sandbox gateway started with the demo. Default: the portal's port + 1")
     var sandboxPort: Int?
 
+    @Option(name: .customLong("creatio-port"), help: "Port of the Creatio simulator started with the demo. Default: the portal's port + 2")
+    var creatioPort: Int?
+
+    /// Seconds between the demo's Creatio passes: short, so a payment shows up in the CRM soon.
+    static let creatioInterval = 15
+
     func run() async throws {
         try await runReportingConfiguration {
             let cwd = FileManager.default.currentDirectoryPath
@@ -48,8 +55,14 @@ struct Demo: AsyncParsableCommand {
                 try? FileManager.default.removeItem(atPath: configuration.databasePath + suffix)
             }
             let logger = makeLogger(level: try options.logLevelValue())
-            let runtime = try await Runtime.open(configuration, logger: logger)
-            let seeded = try await DemoSeed(services: runtime.services).run()
+            // A small Creatio beside the portal: its account and invoices come in by sync, and payments go back.
+            let simulator = CreatioSimulator()
+            let crm = await simulator.seedDemo()
+            let creatioAddress = "http://\(host):\(creatioPort ?? port + 2)"
+            let creatio = CreatioConfiguration(baseURL: URL(string: creatioAddress)!, odataPath: "0/odata",
+                                               auth: .forms(user: crm.user, password: crm.password))
+            let runtime = try await Runtime.open(configuration, logger: logger, creatio: creatio)
+            let seeded = try await DemoSeed(services: runtime.services).run(creatio: (crm.accountId, crm.accountName))
 
             // Written unbuffered: the server runs on and the logins must show at once.
             FileHandle.standardOutput.write(Data("""
@@ -63,6 +76,8 @@ struct Demo: AsyncParsableCommand {
             Invited:   carol@example.com — accept at \(seeded.carolInviteLink)
             Staff:     \(configuration.publicURL)/staff/login — admin@example.com   password: \(DemoSeed.password)  (same TOTP secret)
             Gateway:   built-in sandbox at \(sandboxURL) — test card 4242 4242 4242 4242, any future expiry, any CVC
+            Creatio:   simulator at \(creatioAddress)/ (its invoices, and what the portal wrote back), synced every \(Self.creatioInterval) s
+                       dana@example.com (same password and TOTP) pays its invoices; staff see the sync at /staff/integration
             Mail:      written to \(cwd)/var/mail/*.eml
             Database:  \(configuration.databasePath)
 
@@ -71,6 +86,17 @@ struct Demo: AsyncParsableCommand {
             if seedOnly { return }
             // The demo is one process: the worker's jobs run beside the web server.
             var background: [any Service] = try runtime.workerServices()
+            background.append(simulator.application(host: host, port: creatioPort ?? port + 2, logger: logger))
+            let client = CreatioClient(creatio)
+            let services = runtime.services
+            let pass = CreatioPass(
+                sync: CreatioSyncService(client: client, db: services.database, directory: services.directory, invoices: services.invoices,
+                                         clock: services.clock),
+                push: CreatioPushService(client: client, outbox: services.crmOutbox, fields: .defaults, useBatch: true, logger: logger),
+                links: services.paymentLinks, logger: logger)
+            background.append(PeriodicService(name: "creatio", interval: .seconds(Self.creatioInterval), logger: logger) {
+                _ = await pass.runOnce()
+            })
             if case .sandbox(_, _, _, let webhookSecret) = configuration.gateway {
                 // The sandbox reports its charges and refunds to the portal as a real gateway would.
                 let webhooks = SandboxWebhookSender(url: URL(string: runtime.services.links.absolute(SitePath.webhook("sandbox")))!,

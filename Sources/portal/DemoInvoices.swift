@@ -56,7 +56,7 @@ struct DemoInvoices {
                 let kind = index % 10
                 let crmStatus: InvoiceStatus = kind == 8 ? .void : (kind == 9 && index > 10 ? .draft : .open)
                 let id = try await services.invoices.upsert(InvoiceInput(
-                    accountId: account.id, externalId: "demo-invoice-\(counter)", number: "INV-\(counter)",
+                    accountId: account.id, externalId: nil, number: "INV-\(counter)",
                     issueDate: issue, dueDate: due, currency: currency, lines: lines, subtotal: subtotal, taxTotal: tax,
                     total: subtotal + tax, crmStatus: crmStatus, billToName: account.name,
                     billToAddress: Self.address(for: account.name),

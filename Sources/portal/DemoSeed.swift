@@ -10,7 +10,9 @@ struct DemoSeed {
         var carolInviteLink: String
     }
 
-    func run() async throws -> Result {
+    /// `creatio`: the CRM account of the demo's Creatio simulator, whose invoices arrive by sync;
+    /// Dana signs in to it.
+    func run(creatio: (crmId: String, name: String)? = nil) async throws -> Result {
         let directory = services.directory
         let acme = try await directory.upsertAccount(name: "Acme Widgets GmbH", externalId: "demo-account-acme")
         let orsted = try await directory.upsertAccount(name: "Ørsted & Müller Consulting", externalId: "demo-account-orsted")
@@ -24,6 +26,13 @@ struct DemoSeed {
         ] {
             _ = try await services.invitations.invite(email: email, name: name, accounts: accounts, invitedBy: system)
             let id = try await directory.activateCustomerForDemo(email: email, password: Self.password)
+            _ = try await services.mfa.enrolKnownSecret(.customer(id), secret: secret)
+        }
+        if let creatio {
+            // Created ahead of the first pull, which finds it by its CRM id and fills in its invoices.
+            let fabrikam = try await directory.upsertAccount(name: creatio.name, externalId: creatio.crmId)
+            _ = try await services.invitations.invite(email: "dana@example.com", name: "Dana Dvořák", accounts: [fabrikam.id], invitedBy: system)
+            let id = try await directory.activateCustomerForDemo(email: "dana@example.com", password: Self.password)
             _ = try await services.mfa.enrolKnownSecret(.customer(id), secret: secret)
         }
         let carol = try await services.invitations.invite(email: "carol@example.com", name: "Carol Chen", accounts: [acme.id], invitedBy: system)

@@ -11,7 +11,7 @@ struct Portal: AsyncParsableCommand {
         Every setting can be given as an option or as the environment variable named in its help;
         options win over the environment. Run `portal demo` to try it with seeded data.
         """,
-        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, UserCommand.self, StaffCommand.self, KeyCommand.self, ApiKeyCommand.self, PaymentLinksCommand.self, BenchCommand.self, SandboxGatewayCommand.self, GatewayCommand.self, SyncCommand.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Demo.self, UserCommand.self, StaffCommand.self, KeyCommand.self, ApiKeyCommand.self, PaymentLinksCommand.self, BenchCommand.self, SandboxGatewayCommand.self, CreatioSimulatorCommand.self, GatewayCommand.self, SyncCommand.self]
     )
 }
 

@@ -71,6 +71,10 @@ struct Worker: AsyncParsableCommand {
             if let creatioPass, let interval = creatioSettings?.interval {
                 // The pass logs its own failures; it never throws, so one bad round never stops the loop.
                 jobs.append(PeriodicService(name: "creatio", interval: .seconds(interval), logger: logger) { _ = await creatioPass.runOnce() })
+                // Creatio keeps no record of deletions: every id is compared, so far less often than the pull.
+                jobs.append(PeriodicService(name: "creatio-deletions", interval: .seconds(CreatioPass.deletionScanInterval), logger: logger) {
+                    _ = await creatioPass.scanDeletions()
+                })
             }
             let group = ServiceGroup(services: jobs, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()

@@ -15,6 +15,9 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Run one pull and push, print what they did, and exit (status 1 if any entity stopped early or any push failed).")
     var once = false
 
+    @Flag(help: "Also look for records deleted in Creatio (reads every id; the worker does this every 6 hours).")
+    var deletions = false
+
     @Option(help: "Seconds between passes when running continuously. Default: 300")
     var interval: Int = 300
 
@@ -45,8 +48,14 @@ struct SyncCommand: AsyncParsableCommand {
             while true {
                 let report = await sync.runOnce()
                 print(report.description)
+                var succeeded = report.succeeded
+                if deletions {
+                    let scan = await sync.scanDeletions()
+                    print("deletion scan:\n\(scan.description)")
+                    succeeded = succeeded && scan.succeeded
+                }
                 if once {
-                    if !report.succeeded { throw ExitCode(1) }
+                    if !succeeded { throw ExitCode(1) }
                     return
                 }
                 try await Task.sleep(for: .seconds(interval))

@@ -39,6 +39,7 @@ class Portal:
     process: subprocess.Popen
     stdout_path: Path
     stderr_path: Path
+    creatio_url: str = ""
 
     def log(self) -> str:
         """The server's standard output (the demo banner) and standard error (its log)."""
@@ -83,6 +84,9 @@ def portal(request):
     sandbox_port = _free_port()
     while sandbox_port == port:
         sandbox_port = _free_port()
+    creatio_port = _free_port()
+    while creatio_port in (port, sandbox_port):
+        creatio_port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     stdout_path = workdir / "portal.stdout"
     stderr_path = workdir / "portal.stderr"
@@ -90,11 +94,13 @@ def portal(request):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
-            [str(PORTAL), "demo", "--bind", f"127.0.0.1:{port}", "--sandbox-port", str(sandbox_port), "--resources", str(REPO)],
+            [str(PORTAL), "demo", "--bind", f"127.0.0.1:{port}", "--sandbox-port", str(sandbox_port),
+             "--creatio-port", str(creatio_port), "--resources", str(REPO)],
             cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
         )
     server = Portal(base_url=base_url, carol_invite_link="", mail_dir=workdir / "var" / "mail",
-                    workdir=workdir, process=process, stdout_path=stdout_path, stderr_path=stderr_path)
+                    workdir=workdir, process=process, stdout_path=stdout_path, stderr_path=stderr_path,
+                    creatio_url=f"http://127.0.0.1:{creatio_port}")
     request.config._portal_server = server
 
     try:

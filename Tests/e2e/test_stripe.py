@@ -27,10 +27,12 @@ def stripe_portal():
     stripe_port = int(stripe.stdout.readline().strip())
     stripe_base = f"http://127.0.0.1:{stripe_port}"
     port = _free_port()
+    sandbox_port, creatio_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     log = open(workdir / "portal.log", "wb")
     portal = subprocess.Popen(
         [str(PORTAL), "demo", "--bind", f"127.0.0.1:{port}", "--resources", str(REPO), "--gateway", "stripe",
+         "--sandbox-port", str(sandbox_port), "--creatio-port", str(creatio_port),
          "--stripe-api-base", stripe_base, "--stripe-js-url", stripe_base + "/js.stripe.com/v3/",
          "--stripe-secret-key", "sk_test_e2e", "--stripe-publishable-key", "pk_test_e2e", "--stripe-webhook-secret", "whsec_e2e"],
         cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

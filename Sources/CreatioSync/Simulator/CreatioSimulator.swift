@@ -95,7 +95,6 @@ public actor CreatioSimulator {
         refusals[id.lowercased()] = (status, message)
     }
     package func acceptWrites(to id: String) { refusals[id.lowercased()] = nil }
-    /// Removes a record (as deleting it in Creatio would).
     /// How many PATCHes changed this record, alone or in a `$batch`.
     package func patchCount(_ collection: String, id: String) -> Int { appliedPatches["\(collection)(\(id.lowercased()))"] ?? 0 }
     package var totalPatches: Int { appliedPatches.values.reduce(0, +) }

@@ -23,7 +23,7 @@ extension CreatioSimulator {
             return await Self.response(simulator.token(try await Self.body(request)))
         }
         for prefix in ["0/odata", "odata"] {
-            for method in [HTTPRequest.Method.get, .post, .patch] {
+            for method in [HTTPRequest.Method.get, .post, .patch, .delete] {
                 router.on(RouterPath("\(prefix)/:entity"), method: method) { request, context -> Response in
                     try await simulator.pause()
                     var query: [String: String] = [:]
@@ -37,7 +37,15 @@ extension CreatioSimulator {
                 }
             }
         }
+        router.get("/") { _, _ -> Response in
+            Self.response(Answer(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(await simulator.overviewPage().utf8)))
+        }
         return router
+    }
+
+    /// The simulator as a service on a fixed address (`portal demo`, `portal creatio-simulator`).
+    public nonisolated func application(host: String, port: Int, logger: Logger) -> some Service {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
     }
 
     /// Runs the simulator on a free loopback port for the length of `body`, which gets its base URL.

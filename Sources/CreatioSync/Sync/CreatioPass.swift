@@ -13,6 +13,8 @@ public struct CreatioPass: Sendable {
     let logger: Logger
     /// Links issued per pass: the first import of a large CRM spreads its links over a few passes.
     static let linksPerPass = 5_000
+    /// Seconds between deletion scans in `portal worker`.
+    public static let deletionScanInterval = 6 * 3_600
 
     public init(sync: CreatioSyncService, push: CreatioPushService, links: PaymentLinkService? = nil, logger: Logger) {
         self.sync = sync
@@ -50,5 +52,14 @@ public struct CreatioPass: Sendable {
             }
         }
         return Report(pull: pulled, push: await push.runOnce(), linksIssued: linksIssued, linkError: linkError)
+    }
+
+    /// The deletion scan (every id in Creatio against the portal's), logged like a pass.
+    public func scanDeletions() async -> SyncReport {
+        let report = await sync.scanDeletions()
+        for entity in report.entities {
+            if let error = entity.error { logger.error("Creatio deletion scan stopped", metadata: ["entity": "\(entity.entity)", "error": "\(error)"]) }
+        }
+        return report
     }
 }
