@@ -349,6 +349,12 @@ import Testing
             let lineIds = try await h.pool.read { try String.fetchAll($0, sql: "SELECT external_id FROM invoice_lines WHERE invoice_id = ?", arguments: [relinedId]) }
             #expect(lineIds == [keptLine])
             #expect(try await h.count("SELECT count(*) FROM audit_events WHERE action = 'invoice.void'") == 1)
+
+            // Scanning again voids nothing twice and files the kept invoice no second time.
+            let again = await sync.scanDeletions()
+            #expect(again["Invoice"]?.imported == 0, "\(again)")
+            #expect(try await h.count("SELECT attempts FROM sync_failures WHERE entity = 'Invoice' AND crm_id = ?", [paid]) == 1)
+            #expect(try await h.count("SELECT count(*) FROM audit_events WHERE action = 'invoice.void'") == 1)
         }
     }
 
@@ -364,6 +370,31 @@ import Testing
             #expect(report["Invoice"]?.error?.contains("refused to remove 15 of 20") == true, "\(report)")
             let voided = try await h.count("SELECT count(*) FROM invoices WHERE status = 'void'")
             #expect(voided == 0)
+        }
+    }
+
+    @Test func deletionsOverManyScansAreNotTakenForALostAccessButAnEmptyCRMIs() async throws {
+        try await SyncHarness.run { h in
+            let acme = await h.account("Acme")
+            var ids: [String] = []
+            for index in 0..<24 { ids.append(await h.invoice("INV-\(index)", account: acme, amount: "1.00")) }
+            let sync = h.sync()
+            #expect(await sync.runOnce().succeeded)
+            // Eight at a time: each scan sees only what is still live, so earlier deletions do not pile up.
+            for round in 0..<2 {
+                for id in ids[(round * 8)..<(round * 8 + 8)] { #expect(await h.simulator.delete("Invoice", id: id)) }
+                let report = await sync.scanDeletions()
+                #expect(report["Invoice"]?.error == nil, "\(report)")
+                #expect(report["Invoice"]?.imported == 8)
+            }
+            let voided = try await h.count("SELECT count(*) FROM invoices WHERE status = 'void'")
+            #expect(voided == 16)
+            // Creatio answering no invoices at all looks like lost access, however few there are.
+            for id in ids[16...] { #expect(await h.simulator.delete("Invoice", id: id)) }
+            let empty = await sync.scanDeletions()
+            #expect(empty["Invoice"]?.error?.contains("refused to remove 8 of 8") == true, "\(empty)")
+            let after = try await h.count("SELECT count(*) FROM invoices WHERE status = 'void'")
+            #expect(after == 16)
         }
     }
 }

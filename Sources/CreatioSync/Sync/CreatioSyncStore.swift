@@ -56,6 +56,13 @@ struct CreatioSyncStore: Sendable {
         }
     }
 
+    /// Whether this record was ever filed as failing (open or since resolved).
+    func hasFailure(_ entity: String, crmId: String) async throws -> Bool {
+        try await db.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM sync_failures WHERE entity = ? AND crm_id = ?", arguments: [entity, crmId]) ?? false
+        }
+    }
+
     /// A record that imports clears its earlier failure.
     func resolve(_ entity: String, crmIds: [String]) async throws {
         guard !crmIds.isEmpty else { return }

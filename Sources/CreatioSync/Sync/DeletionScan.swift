@@ -7,8 +7,9 @@ import PortalCore
 extension CreatioSyncService {
     /// How many ids one page of the scan reads; ids are small, so pages can be far larger than a pull's.
     static let scanPageSize = 5_000
-    /// A scan that would remove more than half of what the portal holds (and more than a handful) is
-    /// refused: an integration user who lost read access sees an empty CRM, not a deleted one.
+    /// A scan that would remove more than half of what the portal holds (and more than a handful), or
+    /// everything, is refused: an integration user who lost read access sees an empty CRM, not a
+    /// deleted one.
     static let maxRemovedUnchecked = 10
 
     public func scanDeletions() async -> SyncReport {
@@ -25,12 +26,15 @@ extension CreatioSyncService {
                 case .unchanged: break
                 case .keptWithPayments:
                     kept += 1
-                    try await store.recordFailure("Invoice", crmId: crmId,
-                                                  error: "deleted in Creatio, but payments were made against it here; kept for staff to settle")
+                    // Filed once: re-filing it every scan would reopen it after staff dealt with it.
+                    if try await !store.hasFailure("Invoice", crmId: crmId) {
+                        try await store.recordFailure("Invoice", crmId: crmId,
+                                                      error: "deleted in Creatio, but payments were made against it here; kept for staff to settle")
+                    }
                 }
             }
             return (changed, kept)
-        } held: { try await invoices.externalIds() })
+        } held: { try await invoices.liveExternalIds() })
         let lineInvoices: [String: String]
         do { lineInvoices = try await invoices.externalLineIds() } catch {
             report.entities.append(.init(entity: "InvoiceProduct", error: "the portal's lines could not be read: \(error)"))
@@ -77,7 +81,7 @@ extension CreatioSyncService {
                 candidates.removeAll { stillThere.contains($0.lowercased()) }
             }
             guard !candidates.isEmpty else { return result }
-            if candidates.count > Self.maxRemovedUnchecked, candidates.count * 2 > portal.count {
+            if crm.isEmpty || (candidates.count > Self.maxRemovedUnchecked && candidates.count * 2 > portal.count) {
                 result.error = "refused to remove \(candidates.count) of \(portal.count) \(entity) records that Creatio no longer lists; "
                     + "check that the integration user can still read them"
                 return result

@@ -11,9 +11,12 @@ public enum InvoiceRemoval: Sendable, Equatable {
 }
 
 extension InvoiceService {
-    /// The CRM ids of every invoice that came from the CRM.
-    public func externalIds() async throws -> Set<String> {
-        try await db.read { db in Set(try String.fetchAll(db, sql: "SELECT external_id FROM invoices WHERE external_id IS NOT NULL")) }
+    /// The CRM ids of the invoices from the CRM that are not void: a void one (cancelled in the CRM,
+    /// or already found deleted there) has nothing left for a deletion to change.
+    public func liveExternalIds() async throws -> Set<String> {
+        try await db.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT external_id FROM invoices WHERE external_id IS NOT NULL AND status != 'void'"))
+        }
     }
 
     /// The CRM ids of every invoice line that came from the CRM, with their invoice's CRM id.
