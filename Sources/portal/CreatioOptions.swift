@@ -108,7 +108,7 @@ struct CreatioSettings {
               links: PaymentLinkService?, logger: Logger) -> CreatioPass {
         let client = CreatioClient(connection)
         return CreatioPass(sync: CreatioSyncService(client: client, db: database, directory: directory, invoices: invoices, clock: .system),
-                           push: CreatioPushService(client: client, outbox: outbox, fields: fields, useBatch: useBatch, logger: logger),
+                           push: CreatioPushService(client: client, outbox: outbox, links: links, fields: fields, useBatch: useBatch, logger: logger),
                            links: links, logger: logger)
     }
 }

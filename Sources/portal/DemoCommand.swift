@@ -92,7 +92,8 @@ struct Demo: AsyncParsableCommand {
             let pass = CreatioPass(
                 sync: CreatioSyncService(client: client, db: services.database, directory: services.directory, invoices: services.invoices,
                                          clock: services.clock),
-                push: CreatioPushService(client: client, outbox: services.crmOutbox, fields: .defaults, useBatch: true, logger: logger),
+                push: CreatioPushService(client: client, outbox: services.crmOutbox, links: services.paymentLinks, fields: .defaults, useBatch: true,
+                                         logger: logger),
                 links: services.paymentLinks, logger: logger)
             background.append(PeriodicService(name: "creatio", interval: .seconds(Self.creatioInterval), logger: logger) {
                 _ = await pass.runOnce()

@@ -203,21 +203,27 @@ import Testing
 
             let acme = await p.h.account("Acme")
             let invoice = await p.h.invoice("INV-9", account: acme, amount: "9.99")
+            let other = await p.h.invoice("INV-10", account: acme, amount: "1.00")
             try await p.pull()
-            let payment = try await p.pay(try await p.customer(crmAccount: acme), crmInvoice: invoice)
             let portalId = try #require(try await p.portalInvoiceId(invoice))
-            #expect(try await p.services.crmOutbox.enqueueInvoiceLink(invoiceId: portalId, url: "https://pay.example.com/l/abc"))
-            #expect(try await p.services.crmOutbox.enqueueInvoiceLink(invoiceId: portalId, url: "https://pay.example.com/l/abc") == false)
+            let system = AuditEvent(action: "", actorKind: .system, actorLabel: "tests")
+            let link = try await p.services.paymentLinks.issue(invoiceId: portalId, actor: system)
+            #expect(try await p.services.crmOutbox.enqueueInvoiceLink(invoiceId: portalId, linkId: link.id) == false, "each link is sent once")
+            let payment = try await p.pay(try await p.customer(crmAccount: acme), crmInvoice: invoice)
 
             let report = await p.pusher(fields: fields).runOnce()
             #expect(report.delivered == 2 && report.failed == 0, "\(report)")
             #expect(await p.crmField(invoice, "UsrTxnRef") == payment.transactionId)
-            #expect(await p.crmField(invoice, "UsrPayLink") == "https://pay.example.com/l/abc")
+            #expect(await p.crmField(invoice, "UsrPayLink") == link.url)
             #expect(await p.crmField(invoice, "PaymentStatusId") == customPaid)
             #expect(await p.crmField(invoice, "PaymentAmount") == "9.99")
+            // The outbox kept the link's id, never its token.
+            let token = String(link.url.split(separator: "/").last!)
+            #expect(try await p.outboxRows().allSatisfy { !$0.payload.contains(token) && !$0.payload.contains("/pay/") })
+            #expect(try await p.outboxRows().first?.payload.contains(link.id) == true)
 
             // With the built-in names this instance refuses the push, and the row says why.
-            _ = try await p.services.crmOutbox.enqueueInvoiceLink(invoiceId: portalId, url: "https://pay.example.com/l/new")
+            _ = try await p.services.paymentLinks.issue(invoiceId: other, actor: system)
             let refused = await p.pusher().runOnce()
             #expect(refused.failed == 1)
             #expect(try await p.outboxRows().last?.lastError?.contains("Could not find a property named 'UsrPaymentLink'") == true)

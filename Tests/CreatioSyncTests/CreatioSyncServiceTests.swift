@@ -135,8 +135,8 @@ import Testing
         try await SyncHarness.run { h in
             let acme = await h.account("Acme")
             for n in 1...12 { await h.invoice("INV-\(n)", account: acme, amount: "1.00") }
-            // Requests: Account page, Contact page, Currency page, Invoice page 1, its lines, then Invoice page 2 fails.
-            await h.simulator.failNext(1, status: 503, after: 5)
+            // Requests: Account page, Contact page, Currency page, payment statuses, Invoice page 1, its lines, then Invoice page 2 fails.
+            await h.simulator.failNext(1, status: 503, after: 6)
             let sync = h.sync(pageSize: 5)
             let broken = await sync.runOnce()
             #expect(!broken.succeeded)

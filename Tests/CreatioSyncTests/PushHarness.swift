@@ -77,7 +77,7 @@ struct PushHarness: Sendable {
     func pusher(batch: Bool = true, fields: CreatioFieldMap = .defaults, claimSize: Int = 100) -> CreatioPushService {
         var logger = Logger(label: "push")
         logger.logLevel = .critical
-        return CreatioPushService(client: h.client(), outbox: services.crmOutbox, fields: fields, useBatch: batch, logger: logger,
+        return CreatioPushService(client: h.client(), outbox: services.crmOutbox, links: services.paymentLinks, fields: fields, useBatch: batch, logger: logger,
                                   claimSize: claimSize)
     }
 

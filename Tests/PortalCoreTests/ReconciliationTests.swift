@@ -30,6 +30,16 @@ import Testing
         #expect(Reconciliation.compare(payments, gateway: gateway, lookedUp: ["pay_1", "pay_2", "pay_3", "pay_4"], crm: crm).isEmpty)
     }
 
+    @Test func anAbandonedThreeDSecurePaymentIsNoMismatch() {
+        // The payer never finished the challenge: the gateway still says "requires action", the
+        // portal gave up on it after a day and marked it failed; nothing was charged.
+        let inv = invoice("INV-1", paid: 0, status: "open")
+        let payments = [payment("pay_3ds", 700, "failed", invoices: [inv]), payment("pay_paid", 700, "succeeded", invoices: [inv])]
+        let gateway = ["pay_3ds": charge(700, .requiresAction), "pay_paid": charge(700, .requiresAction)]
+        let found = Reconciliation.compare(payments, gateway: gateway, lookedUp: ["pay_3ds", "pay_paid"], crm: nil)
+        #expect(found.map(\.paymentId) == ["pay_paid"], "a succeeded payment the gateway never completed is still a mismatch")
+    }
+
     @Test func eachGatewayMismatchKind() {
         let inv = invoice("INV-1", paid: 5_000, status: "paid")
         let payments = [payment("pay_missing", 5_000, "succeeded", invoices: [inv]),

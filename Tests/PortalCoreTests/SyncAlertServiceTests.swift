@@ -49,8 +49,24 @@ import Testing
         t.clock.advance(by: 3600)
         #expect(try await alerts.check() == .init())
         #expect(try await mails(t).count == 1)
-        #expect(try await mails(t)[0].message.textBody.contains("No successful pull from Creatio for 30 minutes"))
+        #expect(try await mails(t)[0].message.textBody.contains("No successful pull of Account records from Creatio for 30 minutes"))
         try await t.syncCursor("Account", lastPullAt: t.clock.clock.nowSeconds())
+        #expect(try await alerts.check().cleared == [.syncStalled])
+    }
+
+    @Test func anEntityStuckBehindOthersThatSucceedIsAStall() async throws {
+        let t = try await TestServices()
+        let alerts = alerts(t)
+        try await t.syncCursor("Invoice", lastPullAt: t.clock.clock.nowSeconds())
+        for _ in 0..<4 {
+            t.clock.advance(by: 10 * 60)
+            try await t.syncCursor("Account", lastPullAt: t.clock.clock.nowSeconds())
+            try await t.syncCursor("Contact", lastPullAt: t.clock.clock.nowSeconds())
+        }
+        #expect(try await alerts.check().opened == [.syncStalled], "the Account pull succeeds every pass; the Invoice pull has not for 40 minutes")
+        #expect(try await mails(t)[0].message.textBody.contains("No successful pull of Invoice records from Creatio for 40 minutes"))
+        #expect(try await t.services.integration.status().syncLagSeconds == 40 * 60)
+        try await t.syncCursor("Invoice", lastPullAt: t.clock.clock.nowSeconds())
         #expect(try await alerts.check().cleared == [.syncStalled])
     }
 

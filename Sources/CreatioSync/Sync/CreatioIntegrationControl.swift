@@ -16,14 +16,18 @@ public struct CreatioIntegrationControl: IntegrationControl {
         case "Account":
             select = CreatioSyncService.accountColumns
             importPage = { try await sync.importAccounts($0) }
+        case "Contact":
+            select = CreatioSyncService.contactColumns
+            importPage = { try await sync.importContacts($0) }
         case "Invoice", "InvoiceProduct":
             let currencies = try await sync.loadCurrencies()
+            let statuses = try await PaymentStatusIds.load(sync.client)
             if entity == "Invoice" {
                 select = CreatioSyncService.invoiceColumns
-                importPage = { try await sync.importInvoices($0, currencies: currencies) }
+                importPage = { try await sync.importInvoices($0, currencies: currencies, statuses: statuses) }
             } else {
                 select = CreatioSyncService.lineColumns
-                importPage = { try await sync.reimportInvoices(ofLines: $0, currencies: currencies) }
+                importPage = { try await sync.reimportInvoices(ofLines: $0, currencies: currencies, statuses: statuses) }
             }
         default:
             return crmIds.map { ReprocessOutcome(entity: entity, crmId: $0, error: "the sync does not import \(entity) records") }
@@ -39,28 +43,15 @@ public struct CreatioIntegrationControl: IntegrationControl {
     }
 
     public func crmInvoices(_ currencies: [String: CurrencyCode]) async throws -> [String: CRMInvoiceState] {
+        let statuses = try await PaymentStatusIds.load(sync.client)
         var states: [String: CRMInvoiceState] = [:]
-        for chunk in CreatioSyncService.chunks(currencies.keys.sorted()) {
-            let records = try await sync.readAll("Invoice", filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "),
-                                                 select: ["Id", "PaymentAmount", "PaymentStatusId"])
-            for record in records {
-                guard let id = record["Id"]?.text?.lowercased(), let currency = currencies[id] else { continue }
-                let amount = (try? CreatioDecimal.scaled(record["PaymentAmount"], digits: currency.minorDigits)).map { Money($0, currency) }
-                states[id] = CRMInvoiceState(paymentAmount: amount, status: Self.status(record["PaymentStatusId"]?.text ?? ""))
-            }
+        for record in try await sync.read("Invoice", ids: currencies.keys.sorted(), select: ["Id", "PaymentAmount", "PaymentStatusId"]) {
+            guard let id = record["Id"]?.text?.lowercased(), let currency = currencies[id] else { continue }
+            let amount = (try? CreatioDecimal.scaled(record["PaymentAmount"], digits: currency.minorDigits)).map { Money($0, currency) }
+            // An id the mapping does not know is shown as itself.
+            let statusId = record["PaymentStatusId"]?.text ?? ""
+            states[id] = CRMInvoiceState(paymentAmount: amount, status: statuses.status(forId: statusId)?.rawValue ?? statusId)
         }
         return states
-    }
-
-    /// Creatio's payment status in the portal's words; an unknown one is shown as its id.
-    static func status(_ id: String) -> String {
-        switch id.lowercased() {
-        case CreatioPaymentStatus.paid: "paid"
-        case CreatioPaymentStatus.partiallyPaid: "partially_paid"
-        case CreatioPaymentStatus.waitingPayment: "open"
-        case CreatioPaymentStatus.canceled: "void"
-        case CreatioPaymentStatus.notInvoiced: "draft"
-        default: id
-        }
     }
 }

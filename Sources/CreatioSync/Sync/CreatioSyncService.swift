@@ -42,6 +42,7 @@ public struct CreatioSyncService: Sendable {
     let invoices: InvoiceService
     let contacts: ContactService
     let store: CreatioSyncStore
+    let paymentFigures: CRMPaymentFigures
     public let pageSize: Int
 
     static let accountColumns = ["Id", "Name", "ModifiedOn"]
@@ -49,8 +50,6 @@ public struct CreatioSyncService: Sendable {
     static let invoiceColumns = ["Id", "Number", "AccountId", "StartDate", "DueDate", "CurrencyId", "Amount", "PaymentAmount",
                                  "PaymentStatusId", "Notes", "ModifiedOn"]
     static let lineColumns = ["Id", "InvoiceId", "Name", "Quantity", "Price", "Amount", "DiscountAmount", "TaxAmount", "ModifiedOn"]
-    /// Ids per `or` filter: keeps the query string well under the lengths proxies and IIS accept.
-    static let idsPerFilter = 20
 
     public init(client: CreatioClient, db: any DatabaseWriter, directory: DirectoryService, invoices: InvoiceService,
                 clock: PortalClock, pageSize: Int = 500) {
@@ -59,6 +58,7 @@ public struct CreatioSyncService: Sendable {
         self.invoices = invoices
         self.contacts = ContactService(db: db, clock: clock)
         self.store = CreatioSyncStore(db: db, clock: clock)
+        self.paymentFigures = CRMPaymentFigures(db: db, clock: clock)
         self.pageSize = max(2, pageSize)
     }
 
@@ -73,16 +73,22 @@ public struct CreatioSyncService: Sendable {
         }
         report.entities.append(await pull("Contact", select: Self.contactColumns) { try await importContacts($0) })
         let currencies: [String: CurrencyCode]
+        let statuses: PaymentStatusIds
         do {
             currencies = try await loadCurrencies()
+            statuses = try await PaymentStatusIds.load(client)
         } catch {
-            report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "currencies could not be read: \(error)") }
+            report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "currencies or payment statuses could not be read: \(error)") }
             return report
         }
-        report.entities.append(await pull("Invoice", select: Self.invoiceColumns) { try await importInvoices($0, currencies: currencies) })
+        report.entities.append(await pull("Invoice", select: Self.invoiceColumns) {
+            try await importInvoices($0, currencies: currencies, statuses: statuses)
+        })
         // Saving a line recalculates Invoice.Amount without touching Invoice.ModifiedOn, so lines have
         // their own cursor and bring their invoice back in.
-        report.entities.append(await pull("InvoiceProduct", select: Self.lineColumns) { try await reimportInvoices(ofLines: $0, currencies: currencies) })
+        report.entities.append(await pull("InvoiceProduct", select: Self.lineColumns) {
+            try await reimportInvoices(ofLines: $0, currencies: currencies, statuses: statuses)
+        })
         return report
     }
 
@@ -155,7 +161,7 @@ public struct CreatioSyncService: Sendable {
         async throws -> (imported: Int, failed: Int, missing: [String]) {
         var imported = 0, failed = 0, missing: [String] = []
         for chunk in Self.chunks(ids) {
-            let records = try await readAll(entity, filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "), select: select)
+            let records = try await read(entity, ids: chunk, select: select)
             let found = Set(records.compactMap { $0["Id"]?.text?.lowercased() })
             missing += chunk.filter { !found.contains($0.lowercased()) }
             guard !records.isEmpty else { continue }
@@ -225,13 +231,15 @@ public struct CreatioSyncService: Sendable {
         }
     }
 
-    func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> [String: String] {
+    func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock) async throws -> [String: String] {
         let lines = try await lines(of: page.compactMap { $0["Id"]?.text })
         var failures: [String: String] = [:]
         for record in page {
             let id = record["Id"]!.text!
             do {
-                try await invoices.upsert(try await invoiceInput(record, lines: lines[id.lowercased()] ?? [], currencies: currencies))
+                let input = try await invoiceInput(record, lines: lines[id.lowercased()] ?? [], currencies: currencies, statuses: statuses)
+                try await invoices.upsert(input)
+                if let problem = try await paymentFigures.observe(crmInvoiceId: id, crmAmount: input.amountPaid).problem { failures[id] = problem }
             } catch {
                 failures[id] = Self.describe(error)
             }
@@ -239,17 +247,14 @@ public struct CreatioSyncService: Sendable {
         return failures
     }
 
-    func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> [String: String] {
+    func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+        async throws -> [String: String] {
         var invoiceIds: [String] = []
         for line in page {
             if let id = line["InvoiceId"]?.text?.lowercased(), id != CreatioSimulator.zeroGuid, !invoiceIds.contains(id) { invoiceIds.append(id) }
         }
-        var found: [OrderedJSON] = []
-        for chunk in Self.chunks(invoiceIds) {
-            found += try await readAll("Invoice", filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "),
-                                       select: Self.invoiceColumns)
-        }
-        let invoiceFailures = try await importInvoices(found, currencies: currencies)
+        let found = try await read("Invoice", ids: invoiceIds, select: Self.invoiceColumns)
+        let invoiceFailures = try await importInvoices(found, currencies: currencies, statuses: statuses)
         let foundIds = Set(found.compactMap { $0["Id"]?.text?.lowercased() })
         var failures: [String: String] = [:]
         for line in page {
@@ -267,26 +272,24 @@ public struct CreatioSyncService: Sendable {
     /// The lines of these invoices, keyed by lower-cased invoice id, in the order they were entered.
     func lines(of invoiceIds: [String]) async throws -> [String: [OrderedJSON]] {
         var lines: [String: [OrderedJSON]] = [:]
-        for chunk in Self.chunks(invoiceIds) {
-            // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
-            let filter = chunk.map { "Invoice/Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
-            for line in try await readAll("InvoiceProduct", filter: filter, select: Self.lineColumns, orderBy: ["CreatedOn", "Id"]) {
-                if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
-            }
+        // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
+        for line in try await read("InvoiceProduct", ids: invoiceIds, key: "Invoice/Id", select: Self.lineColumns, orderBy: ["CreatedOn", "Id"]) {
+            if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
         }
         return lines
     }
 
     func readAll(_ collection: String, filter: String, select: [String], orderBy: [String] = ["Id"]) async throws -> [OrderedJSON] {
-        var records: [OrderedJSON] = []
-        while true {
-            let page = try await client.list(collection, ODataQuery(filter: filter, orderBy: orderBy, top: pageSize, skip: records.count, select: select))
-            records += page
-            if page.count < pageSize { return records }
-        }
+        try await client.readAll(collection, filter: filter, select: select, orderBy: orderBy, pageSize: pageSize)
     }
 
-    func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode]) async throws -> InvoiceInput {
+    /// Records by id (or by `key`, a path such as `Invoice/Id`), chunked into `or` filters.
+    func read(_ collection: String, ids: [String], key: String = "Id", select: [String], orderBy: [String] = ["Id"]) async throws -> [OrderedJSON] {
+        try await client.read(collection, ids: ids, key: key, select: select, orderBy: orderBy, pageSize: pageSize)
+    }
+
+    func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode],
+                      statuses: PaymentStatusIds = .stock) async throws -> InvoiceInput {
         let currencyId = record["CurrencyId"]?.text?.lowercased() ?? ""
         guard let currency = currencies[currencyId] else { throw SyncMappingError("currency \(currencyId) is not a known Creatio currency") }
         let crmAccount = record["AccountId"]?.text ?? ""
@@ -307,9 +310,10 @@ public struct CreatioSyncService: Sendable {
         let total = try CreatioDecimal.scaled(record["Amount"], digits: digits)
         let subtotal = mappedLines.isEmpty ? total : mappedLines.reduce(0) { $0 + $1.lineTotal }
         let taxTotal = mappedLines.reduce(0) { $0 + $1.tax }
-        let status: InvoiceStatus = switch record["PaymentStatusId"]?.text?.lowercased() ?? "" {
-        case CreatioPaymentStatus.canceled: .void
-        case CreatioPaymentStatus.notInvoiced: .draft
+        // Only the CRM's own states are taken; paid or not follows what the portal records.
+        let status: InvoiceStatus = switch statuses.status(forId: record["PaymentStatusId"]?.text ?? "") {
+        case .void?: .void
+        case .draft?: .draft
         default: .open
         }
         return InvoiceInput(accountId: accountId, externalId: record["Id"]!.text!, number: record["Number"]?.text ?? "", issueDate: issueDate,
@@ -325,9 +329,7 @@ public struct CreatioSyncService: Sendable {
         return CalendarDate(iso: String(text.prefix(10)))
     }
 
-    static func chunks(_ ids: [String]) -> [[String]] {
-        stride(from: 0, to: ids.count, by: idsPerFilter).map { Array(ids[$0..<min($0 + idsPerFilter, ids.count)]) }
-    }
+    static func chunks(_ ids: [String]) -> [[String]] { CreatioClient.chunks(ids) }
 
     static func describe(_ error: any Error) -> String {
         switch error {

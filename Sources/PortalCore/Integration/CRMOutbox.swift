@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -29,6 +28,9 @@ public struct CRMOutbox: Sendable {
         self.leaseSeconds = leaseSeconds
         self.deadAfter = max(1, deadAfter)
     }
+
+    /// The CRM's and the portal's payment figures of the outbox's invoices.
+    public var paymentFigures: CRMPaymentFigures { CRMPaymentFigures(db: db, clock: clock) }
 
     // MARK: Enqueueing, inside the caller's transaction
 
@@ -71,72 +73,103 @@ public struct CRMOutbox: Sendable {
         }
     }
 
-    /// An invoice's payment link, to be shown on the invoice in the CRM. The same link is sent once;
+    /// An invoice's payment link, to be shown on the invoice in the CRM. The row names the link, never
+    /// its token: the push rebuilds the URL, so no live link sits at rest here. Each link is sent once;
     /// a new one is sent after any earlier one. False when the invoice did not come from the CRM.
     @discardableResult
-    public static func enqueueInvoiceLink(invoiceId: String, url: String, now: Int64, _ db: Database) throws -> Bool {
+    public static func enqueueInvoiceLink(invoiceId: String, linkId: String, now: Int64, _ db: Database) throws -> Bool {
         guard try Bool.fetchOne(db, sql: "SELECT external_id IS NOT NULL FROM invoices WHERE id = ?", arguments: [invoiceId]) == true else {
             return false
         }
-        let digest = SHA256.hash(data: Array(url.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
-        return try enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):\(digest)", invoiceId: invoiceId, paymentId: nil,
-                           payload: CRMPayload(paymentLink: url), now: now, db)
+        return try enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):\(linkId)", invoiceId: invoiceId, paymentId: nil,
+                           payload: CRMPayload(linkId: linkId), now: now, db)
     }
 
     /// `enqueueInvoiceLink` in a transaction of its own, for callers that have none.
     @discardableResult
-    public func enqueueInvoiceLink(invoiceId: String, url: String) async throws -> Bool {
+    public func enqueueInvoiceLink(invoiceId: String, linkId: String) async throws -> Bool {
         let now = clock.nowSeconds()
-        return try await db.write { db in try Self.enqueueInvoiceLink(invoiceId: invoiceId, url: url, now: now, db) }
+        return try await db.write { db in try Self.enqueueInvoiceLink(invoiceId: invoiceId, linkId: linkId, now: now, db) }
     }
 
     // MARK: Delivering
 
-    /// Claims up to `limit` due rows. Only the oldest undelivered row of each invoice is due, so an
-    /// invoice's news reaches the CRM in the order it happened and a retried row never overwrites a
-    /// later one.
-    public func claim(limit: Int) async throws -> [CRMOutboxItem] {
+    /// Claims up to `limit` due rows for `leaseSeconds` (sized by the pusher to outlast its slowest
+    /// send of them all). Only the oldest undelivered row of each invoice is due, so an invoice's news
+    /// reaches the CRM in the order it happened. The claim's token is what `delivered` and `failed`
+    /// check: once the lease runs out and another pusher claims the row, the first can no longer mark it.
+    public func claim(limit: Int, leaseSeconds: Int64? = nil) async throws -> CRMOutboxClaim {
         let now = clock.nowSeconds()
-        let leaseUntil = now + leaseSeconds
+        let leaseUntil = now + max(leaseSeconds ?? self.leaseSeconds, 1)
+        let token = SecretToken.generate()
         return try await db.write { db in
             let ids = try Int64.fetchAll(db, sql: """
-                UPDATE crm_outbox SET leased_until = ?
+                UPDATE crm_outbox SET leased_until = ?, lease_token = ?
                 WHERE id IN (SELECT o.id FROM crm_outbox o
                              WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.leased_until IS NULL OR o.leased_until < ?)
                                AND NOT EXISTS (SELECT 1 FROM crm_outbox e WHERE e.invoice_id = o.invoice_id AND e.status = 'pending' AND e.id < o.id)
                              ORDER BY o.next_attempt_at, o.id LIMIT ?)
                 RETURNING id
-                """, arguments: [leaseUntil, now, now, limit])
-            guard !ids.isEmpty else { return [] }
-            return try Row.fetchAll(db, sql: """
-                SELECT o.id, o.topic, o.invoice_id, o.payment_id, o.payload, o.attempts, i.external_id, i.currency, i.amount_paid, i.status
+                """, arguments: [leaseUntil, token, now, now, limit])
+            guard !ids.isEmpty else { return CRMOutboxClaim(token: token, items: []) }
+            // A row revived after a newer one of its kind reached the CRM ("Retry now" on a dead row)
+            // is superseded: its facts are older than what the CRM shows.
+            let items = try Row.fetchAll(db, sql: """
+                SELECT o.id, o.topic, o.invoice_id, o.payment_id, o.payload, o.attempts, i.external_id, i.currency,
+                       EXISTS (SELECT 1 FROM crm_outbox n WHERE n.invoice_id = o.invoice_id AND n.id > o.id AND n.status = 'delivered'
+                               AND (n.topic = 'invoice.link') = (o.topic = 'invoice.link')) AS superseded
                 FROM crm_outbox o JOIN invoices i ON i.id = o.invoice_id WHERE o.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 ORDER BY o.id
                 """, arguments: StatementArguments(ids)).map(CRMOutboxItem.init(row:))
+            return CRMOutboxClaim(token: token, items: items)
         }
     }
 
-    public func delivered(_ id: Int64) async throws {
+    /// The rows of `ids` this claim still holds (its lease has not been taken over or run out).
+    public func held(_ ids: [Int64], lease: String) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
         let now = clock.nowSeconds()
-        try await db.write { db in
-            try db.execute(sql: """
-                UPDATE crm_outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, leased_until = NULL, last_error = NULL
-                WHERE id = ? AND status = 'pending'
-                """, arguments: [now, id])
+        return try await db.read { db in
+            Set(try Int64.fetchAll(db, sql: """
+                SELECT id FROM crm_outbox WHERE status = 'pending' AND lease_token = ? AND leased_until >= ?
+                  AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: [lease, now] + StatementArguments(ids)))
         }
     }
 
-    /// Records a failed push and when to try again; a permanent refusal repeated `deadAfter` times ends the row.
-    public func failed(_ id: Int64, error: String, permanent: Bool) async throws {
+    /// Marks a row delivered if this claim still holds it, with the invoice's figures the CRM was
+    /// sent (nil when the push set no amount). Returns false when the row was taken over.
+    @discardableResult
+    public func delivered(_ id: Int64, lease: String, pushed figures: InvoicePushFigures? = nil) async throws -> Bool {
+        let now = clock.nowSeconds()
+        return try await db.write { db in
+            try db.execute(sql: """
+                UPDATE crm_outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, leased_until = NULL, lease_token = NULL,
+                    last_error = NULL
+                WHERE id = ? AND status = 'pending' AND lease_token = ?
+                """, arguments: [now, id, lease])
+            guard db.changesCount > 0 else { return false }
+            if let figures { try CRMPaymentFigures.pushed(figures, db) }
+            return true
+        }
+    }
+
+    /// Records a failed push and when to try again, if this claim still holds the row; a permanent
+    /// refusal repeated `deadAfter` times ends the row. Returns false when the row was taken over.
+    @discardableResult
+    public func failed(_ id: Int64, lease: String, error: String, permanent: Bool) async throws -> Bool {
         let now = clock.nowSeconds()
         let deadAfter = deadAfter
-        try await db.write { db in
-            let attempts = (try Int.fetchOne(db, sql: "SELECT attempts FROM crm_outbox WHERE id = ? AND status = 'pending'", arguments: [id]) ?? 0) + 1
+        return try await db.write { db in
+            guard let previous = try Int.fetchOne(db, sql: "SELECT attempts FROM crm_outbox WHERE id = ? AND status = 'pending' AND lease_token = ?",
+                                                  arguments: [id, lease]) else { return false }
+            let attempts = previous + 1
             let dead = permanent && attempts >= deadAfter
             try db.execute(sql: """
-                UPDATE crm_outbox SET attempts = ?, last_error = ?, leased_until = NULL, next_attempt_at = ?, status = ?
-                WHERE id = ? AND status = 'pending'
+                UPDATE crm_outbox SET attempts = ?, last_error = ?, leased_until = NULL, lease_token = NULL, next_attempt_at = ?, status = ?
+                WHERE id = ?
                 """, arguments: [attempts, String(error.prefix(1000)), now + Self.backoff(attempts: attempts), dead ? "dead" : "pending", id])
+            return true
         }
     }
 
@@ -174,8 +207,14 @@ public struct CRMOutboxBacklog: Sendable, Equatable {
     public var oldestPendingAt: Int64?
 }
 
-/// A claimed row with its invoice as it is now: the CRM is sent the invoice's current figures, so
-/// a row delivered late still leaves the CRM agreeing with the portal.
+/// What one claim took: its rows and the token that proves the lease is still its own.
+public struct CRMOutboxClaim: Sendable, Equatable {
+    public var token: String
+    public var items: [CRMOutboxItem]
+}
+
+/// A claimed row. The invoice's figures are not part of it: the pusher reads them just before
+/// sending (`CRMPaymentFigures.current`), so a row delivered late still leaves the CRM agreeing with the portal.
 public struct CRMOutboxItem: Sendable, Equatable {
     public var id: Int64
     public var topic: CRMOutbox.Topic
@@ -186,8 +225,9 @@ public struct CRMOutboxItem: Sendable, Equatable {
     /// Why the stored payload could not be read; such a row is reported as refused, never pushed half-known.
     public var payloadError: String?
     public var attempts: Int
-    public var invoiceAmountPaid: Money
-    public var invoiceStatus: InvoiceStatus
+    public var currency: CurrencyCode
+    /// A newer row of the same kind for this invoice has been delivered: only current figures may be sent.
+    public var superseded: Bool
 
     init(row: Row) {
         id = row["id"]
@@ -202,8 +242,8 @@ public struct CRMOutboxItem: Sendable, Equatable {
             payloadError = "the stored payload is not valid: \(error)"
         }
         attempts = row["attempts"]
-        invoiceAmountPaid = Money(row["amount_paid"], CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!)
-        invoiceStatus = InvoiceStatus(rawValue: row["status"]) ?? .open
+        currency = CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!
+        superseded = row["superseded"]
     }
 }
 
@@ -221,9 +261,10 @@ public struct CRMPayload: Sendable, Equatable, Codable {
     public var refundId: String?
     public var amount: Int64?
     public var currency: String?
-    public var paymentLink: String?
+    /// The payment link to show, by id (`PaymentLinkService.url(linkId:)` rebuilds its URL).
+    public var linkId: String?
 
-    public init(paymentLink: String? = nil) { self.paymentLink = paymentLink }
+    public init(linkId: String? = nil) { self.linkId = linkId }
 
     init(payment row: Row) {
         paymentId = row["id"]
@@ -242,7 +283,7 @@ public struct CRMPayload: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case paymentId = "payment_id", paymentStatus = "payment_status", transactionId = "transaction_id"
         case authorizationCode = "authorization_code", cardBrand = "card_brand", cardLast4 = "card_last4", isRecurring = "is_recurring"
-        case errorCode = "error_code", errorMessage = "error_message", refundId = "refund_id", amount, currency, paymentLink = "url"
+        case errorCode = "error_code", errorMessage = "error_message", refundId = "refund_id", amount, currency, linkId = "link_id"
     }
 
     func json() throws -> String {

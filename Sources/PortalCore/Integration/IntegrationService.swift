@@ -76,13 +76,21 @@ public struct IntegrationService: Sendable {
                                             attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"], createdAt: row["created_at"],
                                             lastError: row["last_error"])
             }
-            let lastPull = try Int64.fetchOne(db, sql: "SELECT max(last_pull_at) FROM creatio_sync_cursors")
+            let lastPull = try Self.stalestPull(db)?.at
             return IntegrationStatus(
                 now: now, pulls: pulls, pushes: pushes, failures: failures,
                 openFailureCount: try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_failures WHERE resolved_at IS NULL") ?? 0,
                 outbox: outbox, pendingCount: pushes.reduce(0) { $0 + $1.pending }, deadCount: pushes.reduce(0) { $0 + $1.dead },
                 oldestPendingSeconds: pushes.compactMap(\.oldestPendingSeconds).max(), syncLagSeconds: lastPull.map { now - $0 })
         }
+    }
+
+    /// The entity whose last pull is oldest, among those pulled at least once: the sync's lag is
+    /// its slowest entity's, not its quickest's.
+    static func stalestPull(_ db: Database) throws -> (entity: String, at: Int64)? {
+        try Row.fetchOne(db, sql: """
+            SELECT entity, last_pull_at FROM creatio_sync_cursors WHERE last_pull_at IS NOT NULL ORDER BY last_pull_at, entity LIMIT 1
+            """).map { ($0["entity"], $0["last_pull_at"]) }
     }
 
     // MARK: Reprocessing failed records

@@ -115,7 +115,9 @@ public enum Reconciliation {
         case "partially_refunded": ["partially_refunded"]
         case "refunded": ["refunded"]
         case "voided": ["voided"]
-        case "failed": ["declined", "voided"]
+        // A 3-D Secure challenge never finished stays "requires action" at the gateway; the portal
+        // gave up on it (`PaymentService.reconcile`) and nothing was charged.
+        case "failed": ["declined", "voided", "requires_action"]
         case "pending": ["processing", "requires_action"]
         default: []
         }

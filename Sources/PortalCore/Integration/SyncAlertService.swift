@@ -90,9 +90,10 @@ public struct SyncAlertService: Sendable {
         if failures >= failureThreshold {
             found[.syncFailures] = "\(failures) CRM records failed to import and are still open (alert threshold \(failureThreshold))."
         }
-        // A sync that has never run is not stalled: Creatio may simply not be set up.
-        if let lastPull = try Int64.fetchOne(db, sql: "SELECT max(last_pull_at) FROM creatio_sync_cursors"), now - lastPull >= stallSeconds {
-            found[.syncStalled] = "No successful pull from Creatio for \(Self.minutes(now - lastPull)) minutes."
+        // A sync that has never run is not stalled: Creatio may simply not be set up. Each entity is
+        // its own pull, so one stuck behind others that succeed is still a stall.
+        if let stalest = try IntegrationService.stalestPull(db), now - stalest.at >= stallSeconds {
+            found[.syncStalled] = "No successful pull of \(stalest.entity) records from Creatio for \(Self.minutes(now - stalest.at)) minutes."
         }
         let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM crm_outbox WHERE status = 'dead'") ?? 0
         if dead > 0 { found[.outboxDead] = "\(dead) update(s) for the CRM gave up after their retries (dead)." }

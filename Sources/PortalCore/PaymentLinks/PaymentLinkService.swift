@@ -61,7 +61,7 @@ public struct PaymentLinkService: Sendable {
             let token = Self.token(keyId: key.id, linkId: id, invoiceId: invoice.id, expiresAt: expiresAt, key: key.key)
             let url = links.absolute(SitePath.paymentLink(token))
             // The CRM shows the invoice's link: a new one is sent with the transaction that made it.
-            try CRMOutbox.enqueueInvoiceLink(invoiceId: invoice.id, url: url, now: now, db)
+            try CRMOutbox.enqueueInvoiceLink(invoiceId: invoice.id, linkId: id, now: now, db)
             return IssuedPaymentLink(id: id, invoiceId: invoice.id, url: url, expiresAt: expiresAt, reused: false)
         }
     }
@@ -173,6 +173,21 @@ public struct PaymentLinkService: Sendable {
                 SELECT l.id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
                 WHERE l.invoice_id = ? AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL ORDER BY l.expires_at DESC LIMIT 1
                 """, arguments: [invoiceId, now]).map { ($0["id"], $0["expires_at"]) }
+        }
+    }
+
+    /// The URL of a link that may still be used (not revoked or expired, its key not retired), by
+    /// id; nil otherwise. The CRM push rebuilds a link's URL with this, so no token is stored.
+    public func url(linkId: String) async throws -> String? {
+        let now = clock.nowSeconds()
+        return try await db.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT l.key_id, l.invoice_id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
+                WHERE l.id = ? AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL
+                """, arguments: [linkId, now]),
+                  let key = try keys.key(id: row["key_id"], db) else { return nil }
+            let token = Self.token(keyId: row["key_id"], linkId: linkId, invoiceId: row["invoice_id"], expiresAt: row["expires_at"], key: key.key)
+            return links.absolute(SitePath.paymentLink(token))
         }
     }
 

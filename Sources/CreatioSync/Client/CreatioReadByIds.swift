@@ -1,0 +1,33 @@
+import Gateways
+
+extension CreatioClient {
+    /// Ids per `or` filter: keeps the query string well under the lengths proxies and IIS accept.
+    package static let idsPerFilter = 20
+
+    package static func chunks(_ ids: [String]) -> [[String]] {
+        stride(from: 0, to: ids.count, by: idsPerFilter).map { Array(ids[$0..<min($0 + idsPerFilter, ids.count)]) }
+    }
+
+    /// Every record matching `filter`, page by page.
+    package func readAll(_ collection: String, filter: String, select: [String], orderBy: [String] = ["Id"],
+                         pageSize: Int) async throws -> [OrderedJSON] {
+        var records: [OrderedJSON] = []
+        while true {
+            let page = try await list(collection, ODataQuery(filter: filter, orderBy: orderBy, top: pageSize, skip: records.count, select: select))
+            records += page
+            if page.count < pageSize { return records }
+        }
+    }
+
+    /// The records whose `key` (a guid column, or a path such as `Invoice/Id`) is one of `ids`, read
+    /// `idsPerFilter` ids to a `… eq … or …` filter. Ids Creatio does not have are simply absent.
+    package func read(_ collection: String, ids: [String], key: String = "Id", select: [String], orderBy: [String] = ["Id"],
+                      pageSize: Int) async throws -> [OrderedJSON] {
+        var records: [OrderedJSON] = []
+        for chunk in Self.chunks(ids) {
+            let filter = chunk.map { "\(key) eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
+            records += try await readAll(collection, filter: filter, select: select, orderBy: orderBy, pageSize: pageSize)
+        }
+        return records
+    }
+}
