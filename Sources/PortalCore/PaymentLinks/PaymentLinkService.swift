@@ -106,17 +106,20 @@ public struct PaymentLinkService: Sendable {
             guard constantTimeEquals(signature, Array(Base64URL.encode(expected).utf8)) else { throw PaymentLinkError.invalid }
             let state: VerifiedPaymentLink.State
             var pendingPaymentId: String?
+            let pending = try PaymentService.pendingPayment(invoiceId: invoice.id, db)
+            let pendingThroughLink = try pending.map {
+                try String.fetchOne(db, sql: "SELECT payment_link_id FROM payments WHERE id = ?", arguments: [$0]) == linkId
+            } ?? false
             if (row["revoked_at"] as Int64?) != nil || key.retired {
                 state = .revoked
             } else if invoice.status == .void {
                 state = .void
             } else if invoice.status == .paid || invoice.balance.minorUnits <= 0 {
                 state = .paid
-            } else if let pending = try PaymentService.pendingPayment(invoiceId: invoice.id, db) {
-                // Before `expired`: a payer in the middle of their bank's confirmation still finds their payment.
+            } else if pending != nil, pendingThroughLink || expiresAt > now {
+                // Even past expiry, a payer in the middle of their bank's confirmation still finds their payment.
                 state = .processing
-                let through = try String.fetchOne(db, sql: "SELECT payment_link_id FROM payments WHERE id = ?", arguments: [pending])
-                pendingPaymentId = through == linkId ? pending : nil
+                pendingPaymentId = pendingThroughLink ? pending : nil
             } else if expiresAt <= now {
                 state = .expired
             } else {
@@ -143,7 +146,7 @@ public struct PaymentLinkService: Sendable {
             let ids = try String.fetchAll(db, sql: "SELECT id FROM payment_links WHERE invoice_id = ? AND revoked_at IS NULL AND expires_at > ?",
                                           arguments: [invoiceId, now])
             let newest = try String.fetchOne(db, sql: """
-                SELECT id FROM payment_links WHERE invoice_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1
+                SELECT id FROM payment_links WHERE invoice_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1
                 """, arguments: [invoiceId])
             try db.execute(sql: "UPDATE payment_links SET revoked_at = ?, revoked_by = ? WHERE invoice_id = ? AND revoked_at IS NULL",
                            arguments: [now, String(actor.actorLabel.prefix(200)), invoiceId])
@@ -168,7 +171,8 @@ public struct PaymentLinkService: Sendable {
                 SELECT i.id FROM invoices i
                 WHERE i.external_id IS NOT NULL AND i.status IN ('open', 'partially_paid') AND i.balance > 0
                   AND NOT EXISTS (\(Self.liveLinks(of: "i.id")))
-                  AND (SELECT n.revoked_at FROM payment_links n WHERE n.invoice_id = i.id ORDER BY n.created_at DESC, n.id DESC LIMIT 1) IS NULL
+                  -- rowid: links made in the same second are still told apart in the order they were made.
+                  AND (SELECT n.revoked_at FROM payment_links n WHERE n.invoice_id = i.id ORDER BY n.created_at DESC, n.rowid DESC LIMIT 1) IS NULL
                 ORDER BY i.created_at, i.id LIMIT ?
                 """, arguments: [now, limit])
         }
