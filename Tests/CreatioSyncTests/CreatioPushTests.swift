@@ -94,7 +94,8 @@ import Testing
             #expect(await p.crmField(crmInvoice, "UsrGatewayTransactionId") == payment.transactionId)
             await #expect(throws: PaymentLinkError.paid) { try await p.services.paymentLinks.verify(token) }
 
-            // A link withdrawn by staff and issued again reaches Creatio as the new URL.
+            // A link withdrawn by staff is cleared in Creatio and not issued again by the pass; the
+            // link staff then issue themselves reaches Creatio as the new URL.
             let unpaid = await p.h.invoice("INV-78", account: acme, amount: "5.00")
             #expect(await pass.runOnce().linksIssued == 1)
             let before = try #require(await p.crmField(unpaid, "UsrPaymentLink"))
@@ -103,10 +104,15 @@ import Testing
             let staffActor = AuditEvent(action: "", actorKind: .staff, actorId: finance.id, actorLabel: "Fin")
             let portalId = try #require(try await p.portalInvoiceId(unpaid))
             #expect(try await p.services.paymentLinks.revoke(invoiceId: portalId, reason: "sent to the wrong person", actor: staffActor) == 1)
-            let again = await pass.runOnce()
-            #expect(again.linksIssued == 1 && again.push.delivered == 1, "\(again)")
+            let withdrawn = await pass.runOnce()
+            #expect(withdrawn.linksIssued == 0 && withdrawn.push.delivered == 1, "\(withdrawn)")
+            let rows = try await p.outboxRows()
+            #expect(await p.crmField(unpaid, "UsrPaymentLink") == "", "\(rows)")
+            #expect(await pass.runOnce().linksIssued == 0, "withdrawn stays withdrawn")
+            let reissued = try await p.services.paymentLinks.issue(invoiceId: portalId, actor: staffActor)
+            #expect(await pass.runOnce().push.delivered == 1)
             let after = try #require(await p.crmField(unpaid, "UsrPaymentLink"))
-            #expect(after != before && after.hasPrefix("http://127.0.0.1/pay/"))
+            #expect(after == reissued.url && after != before && after.hasPrefix("http://127.0.0.1/pay/"))
         }
     }
 

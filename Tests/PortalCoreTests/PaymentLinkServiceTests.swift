@@ -154,18 +154,103 @@ import Testing
         #expect(try await w.links.verify(token(fresh.url)).state == .payable)
     }
 
-    @Test func aLinkScopeReachesOnlyItsInvoiceAndNoSavedCards() async throws {
+    @Test func aLinkScopeReachesOnlyItsInvoiceAndEveryOtherServiceRefusesIt() async throws {
         let w = try await world()
         let mine = try await w.t.invoice(w.acme, number: "INV-MINE")
         let sibling = try await w.t.invoice(w.acme, number: "INV-SIBLING")
+        let card = try await w.t.savedCard(w.acme, gatewayMethodId: "pm_gw", gatewayCustomerId: "cus_gw")
         let link = try await w.links.verify(token(try await w.links.issue(invoiceId: mine, actor: Self.api).url))
-        #expect(try await w.t.services.invoices.detail(link.scope, invoiceId: mine).summary.number == "INV-MINE")
-        await #expect(throws: InvoiceError.notFound) { try await w.t.services.invoices.detail(link.scope, invoiceId: sibling) }
-        #expect(try await w.t.services.paymentMethods.list(link.scope).isEmpty)
-        await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.history(link.scope, page: 1) }
+        let s = w.t.services
+        #expect(try await s.invoices.detail(link.scope, invoiceId: mine).summary.number == "INV-MINE")
+        await #expect(throws: InvoiceError.notFound) { try await s.invoices.detail(link.scope, invoiceId: sibling) }
+        // The account itself is the members': the services refuse a link's holder as they refuse a stranger.
+        await #expect(throws: InvoiceError.notFound) { try await s.invoices.list(link.scope, filter: InvoiceFilter()) }
+        await #expect(throws: InvoiceError.notFound) { try await s.invoices.dashboard(link.scope) }
+        await #expect(throws: InvoiceError.notFound) { try await s.invoices.export(link.scope, filter: InvoiceFilter()) }
+        await #expect(throws: InvoiceError.notFound) { try await s.paymentMethods.list(link.scope) }
+        await #expect(throws: InvoiceError.notFound) {
+            try await s.paymentMethods.setDefault(link.scope, methodId: card, actor: Self.api)
+        }
+        await #expect(throws: InvoiceError.notFound) { try await s.autopay.current(link.scope) }
+        await #expect(throws: InvoiceError.notFound) { try await s.autopay.upcoming(link.scope) }
+        await #expect(throws: InvoiceError.notFound) { try await s.plans.list(link.scope) }
+        await #expect(throws: PaymentError.notFound) { try await s.payments.history(link.scope, page: 1) }
         // Payable: its own invoice only, never with or instead of another of the account's.
-        #expect(try await w.t.services.payments.draft(link.scope, invoiceIds: [mine]).invoices.map(\.number) == ["INV-MINE"])
-        await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.draft(link.scope, invoiceIds: [sibling]) }
-        await #expect(throws: PaymentError.notFound) { try await w.t.services.payments.draft(link.scope, invoiceIds: [mine, sibling]) }
+        let draft = try await s.payments.draft(link.scope, invoiceIds: [mine])
+        #expect(draft.invoices.map(\.number) == ["INV-MINE"] && draft.methods.isEmpty)
+        await #expect(throws: PaymentError.notFound) { try await s.payments.draft(link.scope, invoiceIds: [sibling]) }
+        await #expect(throws: PaymentError.notFound) { try await s.payments.draft(link.scope, invoiceIds: [mine, sibling]) }
+        // A link to another account's invoice opens nothing of this one.
+        let foreign = try await w.links.verify(token(try await w.links.issue(invoiceId: try await w.t.invoice(w.other, number: "INV-O"),
+                                                                              actor: Self.api).url))
+        await #expect(throws: InvoiceError.notFound) { try await s.invoices.detail(foreign.scope, invoiceId: mine) }
+    }
+
+    @Test func issuingIsForTheSystemAndFinanceOrAdminStaffOnly() async throws {
+        let w = try await world()
+        let invoice = try await w.t.invoice(w.acme, number: "INV-I")
+        let support = try await w.t.staffMember("sue@example.com", role: .support)
+        let finance = try await w.t.staffMember("fin@example.com", role: .finance)
+        let admin = try await w.t.staffMember("ada@example.com", role: .admin)
+        await #expect(throws: PaymentLinkError.notAllowed) { try await w.links.issue(invoiceId: invoice, actor: w.t.actor(support)) }
+        let customer = AuditEvent(action: "", actorKind: .customer, actorId: "usr_x", actorLabel: "a customer")
+        await #expect(throws: PaymentLinkError.notAllowed) { try await w.links.issue(invoiceId: invoice, actor: customer) }
+        await #expect(throws: PaymentLinkError.notAllowed) {
+            try await w.links.issue(invoiceId: invoice, actor: AuditEvent(action: "", actorKind: .anonymous, actorLabel: "payment link"))
+        }
+        #expect(try await w.t.services.audit.events(action: "payment_link.issue").isEmpty)
+        #expect(!(try await w.links.issue(invoiceId: invoice, actor: w.t.actor(finance)).reused))
+        #expect(try await w.links.issue(invoiceId: invoice, actor: w.t.actor(admin)).reused)
+        #expect(try await w.links.issue(invoiceId: invoice, actor: Self.api).reused)
+    }
+
+    /// What the outbox will tell the CRM about the invoice's link, oldest first: "link:<id>" (its URL
+    /// rebuilt at push time) or "clear" (a withdrawal empties the field). No token is stored.
+    func linkPushes(_ w: World, _ invoiceId: String) async throws -> [String] {
+        try await w.t.database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT json_extract(payload, '$.link_id') AS link, json_extract(payload, '$.clears_link') AS clears, payload FROM crm_outbox
+                WHERE topic = 'invoice.link' AND invoice_id = ? ORDER BY id
+                """, arguments: [invoiceId]).map { row -> String in
+                let payload: String = row["payload"]
+                precondition(!payload.contains("/pay/"), "a link's token is stored in the outbox: \(payload)")
+                return (row["clears"] as Bool?) == true ? "clear" : "link:" + ((row["link"] as String?) ?? "?")
+            }
+        }
+    }
+
+    @Test func aWithdrawnLinkIsClearedInTheCRMAndNotReissuedUntilStaffIssueOne() async throws {
+        let w = try await world()
+        let crm = try await w.t.services.invoices.upsert(InvoiceInput(
+            accountId: w.acme.id, externalId: "crm-inv-1", number: "INV-CRM", issueDate: CalendarDate(iso: "2027-01-01")!,
+            dueDate: CalendarDate(iso: "2027-01-31")!, currency: CurrencyCode("USD")!,
+            lines: [InvoiceLine(position: 1, description: "x", quantity: Quantity(milli: 1000), unitPrice: 500, lineTotal: 500)],
+            subtotal: 500, taxTotal: 0, total: 500))
+        let finance = try await w.t.staffMember("fin@example.com", role: .finance)
+        let pass = AuditEvent(action: "", actorKind: .system, actorLabel: "CRM sync")
+        #expect(try await w.links.issueMissingForCRMInvoices(limit: 10, actor: pass) == 1)
+        let first = try #require(try await w.links.current(invoiceId: crm))
+        try await w.links.revoke(invoiceId: crm, reason: "disputed", actor: w.t.actor(finance))
+        var pushes = try await linkPushes(w, crm)
+        #expect(pushes == ["link:\(first.id)", "clear"])
+        // Every later pass leaves the disputed invoice without a link.
+        #expect(try await w.links.issueMissingForCRMInvoices(limit: 10, actor: pass) == 0)
+        w.t.clock.advance(by: 86_400)
+        #expect(try await w.links.issueMissingForCRMInvoices(limit: 10, actor: pass) == 0)
+        #expect(try await w.links.current(invoiceId: crm) == nil)
+        // Staff issue a new link: it is sent, and withdrawing it again clears the field again.
+        let fresh = try await w.links.issue(invoiceId: crm, actor: w.t.actor(finance))
+        try await w.links.revoke(invoiceId: crm, reason: "still disputed", actor: w.t.actor(finance))
+        pushes = try await linkPushes(w, crm)
+        #expect(pushes == ["link:\(first.id)", "clear", "link:\(fresh.id)", "clear"])
+        // A link staff issued that simply expires is replaced by the pass as before.
+        let third = try await w.links.issue(invoiceId: crm, actor: w.t.actor(finance))
+        w.t.clock.set(Date(timeIntervalSince1970: TimeInterval(third.expiresAt)))
+        #expect(try await w.links.issueMissingForCRMInvoices(limit: 10, actor: pass) == 1)
+        // An invoice the CRM did not send has no field to clear.
+        let local = try await w.t.invoice(w.acme, number: "INV-LOCAL")
+        _ = try await w.links.issue(invoiceId: local, actor: Self.api)
+        try await w.links.revoke(invoiceId: local, reason: "no", actor: w.t.actor(finance))
+        #expect(try await linkPushes(w, local).isEmpty)
     }
 }

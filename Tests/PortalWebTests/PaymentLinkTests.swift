@@ -172,6 +172,112 @@ import Testing
         }
     }
 
+    /// Pays through the link with the 3-D Secure card and leaves the payment waiting for the bank: returns the receipt path.
+    func payPendingAuthentication(_ browser: Browser, _ path: String, _ setup: Setup) async throws -> String {
+        let posted = try await pay(browser, path, setup, card: "4000002500003155")
+        let receipt = try #require(posted.location)
+        #expect(try await browser.get(receipt).contains("Confirm with your bank"))
+        return receipt
+    }
+
+    /// Confirms the pending 3-D Secure charge at the sandbox, as the payer's bank page would.
+    func confirmAtBank(_ setup: Setup) async throws {
+        let row = try await setup.portal.database.read { db -> (secret: String?, charge: String?) in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT action_client_secret, gateway_transaction_id FROM payments WHERE status = 'pending'"))
+            return (row["action_client_secret"], row["gateway_transaction_id"])
+        }
+        var request = URLRequest(url: setup.base.appendingPathComponent("v1/charges/\(try #require(row.charge))/confirm"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["client_secret": try #require(row.secret)])
+        _ = try await URLSession.shared.data(for: request)
+    }
+
+    @Test func aCardTypedThroughALinkIsNeverTheAccountsAndAutopayNeverMovesToIt() async throws {
+        try await withAcme { setup in
+            let services = setup.portal.services
+            let alice = CustomerScope(userId: setup.alice.id, accountId: setup.account.id)
+            let aliceCard = try #require(try await services.paymentMethods.list(alice).first)
+            let member = AuditEvent(action: "", actorKind: .customer, actorId: setup.alice.id, actorLabel: "alice@example.com")
+            _ = try await services.autopay.enroll(alice, methodId: aliceCard.id, timing: .onDueDate, consentGiven: true, accountName: "Acme",
+                                                 email: "alice@example.com", client: ClientInfo(address: "127.0.0.1"), actor: member)
+            let (id, path) = try await linked(setup, "INV-3155", dueIn: 10, amount: 2_000)
+            let other = try await InvoicePagesTests.invoice(setup.portal, setup.account, "INV-OTHER", dueIn: 10, amount: 1_000)
+            let payer = Browser(setup.client)
+            let receipt = try await payPendingAuthentication(payer, path, setup)
+            // The payer's card is on file while the bank confirms: marked as the link's, and no member's.
+            let linkCard = try #require(try await setup.portal.database.read { db in
+                try String.fetchOne(db, sql: "SELECT id FROM payment_methods WHERE payment_link_id IS NOT NULL AND removed_at IS NULL")
+            })
+            #expect(try await services.paymentMethods.list(alice).map(\.id) == [aliceCard.id])
+            let page = try await setup.portal.signedIn(setup.client, setup.alice).get("/payment-methods")
+            #expect(page.status == .ok && page.contains("4242") && !page.contains("3155"))
+            await #expect(throws: PaymentMethodError.notFound) { try await services.paymentMethods.setDefault(alice, methodId: linkCard, actor: member) }
+            await #expect(throws: PaymentMethodError.notFound) {
+                try await services.paymentMethods.remove(alice, methodId: linkCard, actor: member)
+            }
+            await #expect(throws: PaymentError.methodNotFound) {
+                try await services.payments.pay(alice, .init(requestKey: SecretToken.generate(), invoiceIds: [other], amount: .typed(""),
+                                                             method: .saved(linkCard), actor: member, accountName: "Acme", email: ""))
+            }
+            await #expect(throws: RecurringError.methodNotFound) {
+                try await services.autopay.enroll(alice, methodId: linkCard, timing: .onDueDate, consentGiven: true, accountName: "Acme",
+                                                  email: "alice@example.com", client: ClientInfo(address: "127.0.0.1"), actor: member)
+            }
+            // Removing the autopay card: the link's card is no replacement, so Alice's stays the only one autopay may use.
+            await #expect(throws: PaymentMethodError.neededForRecurring) {
+                try await services.paymentMethods.remove(alice, methodId: aliceCard.id, actor: member)
+            }
+            #expect(try await services.autopay.current(alice)?.methodId == aliceCard.id)
+            // The bank confirms: the payment ends and the link's card is forgotten, without any error.
+            try await confirmAtBank(setup)
+            _ = try await payer.follow(try await payer.post(receipt + "/authenticated"))
+            #expect(try await status(setup, id) == ("paid", 0))
+            #expect(try await services.payments.forgetUnkeptCards() == 0)
+            let left = try await setup.portal.database.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM payment_methods WHERE removed_at IS NULL")
+            }
+            #expect(left == [aliceCard.id])
+        }
+    }
+
+    @Test func aPendingPaymentStopsASecondOneThroughTheLinkAndTheSignedInPayPage() async throws {
+        try await withAcme { setup in
+            let (id, path) = try await linked(setup, "INV-TWICE", dueIn: 10, amount: 4_000)
+            let other = Browser(setup.client)
+            let staleForm = try await other.get(path)
+            let staleKey = try #require(staleForm.hiddenField("request_key"))
+            let payer = Browser(setup.client)
+            let receipt = try await payPendingAuthentication(payer, path, setup)
+            // Reloading the link (or a colleague opening it) shows that a payment is under way, with its receipt.
+            let reloaded = try await other.get(path)
+            #expect(reloaded.status == .ok && reloaded.contains("Payment being processed") && !reloaded.body.contains("pay-link-form"))
+            #expect(reloaded.body.contains("href=\"\(receipt)\""))
+            // A form loaded before the first payment was made pays nothing more.
+            let second = try await other.post(path, ["request_key": staleKey, "token": try await PaymentMethodsTests.token(setup.base, number: "4242424242424242"),
+                                                     "billing_name": "Carol", "billing_postcode": "10115"])
+            #expect(second.status == .ok && second.contains("Payment being processed"))
+            #expect(setup.counting.chargeCalls.withLock { $0 } == 1)
+            // Signed in, the invoice can't be paid again either.
+            let alice = CustomerScope(userId: setup.alice.id, accountId: setup.account.id)
+            let pending = try #require(String(receipt.split(separator: "/").last!))
+            await #expect(throws: PaymentError.paymentInProgress("INV-TWICE", paymentId: pending)) {
+                try await setup.portal.services.payments.pay(alice, .init(
+                    requestKey: SecretToken.generate(), invoiceIds: [id], amount: .typed(""), method: .saved(try await setup.portal.services.paymentMethods.list(alice)[0].id),
+                    actor: AuditEvent(action: "", actorKind: .customer, actorId: setup.alice.id), accountName: "Acme", email: ""))
+            }
+            let signedIn = try await setup.portal.signedIn(setup.client, setup.alice)
+            let payPage = try await signedIn.get("/pay?invoice=\(id)")
+            #expect(payPage.contains("A payment for INV-TWICE is already being processed"))
+            #expect(setup.counting.chargeCalls.withLock { $0 } == 1)
+            // Once the bank confirms, the link says paid.
+            try await confirmAtBank(setup)
+            _ = try await payer.post(receipt + "/authenticated")
+            #expect(try await other.get(path).contains("Invoice already paid"))
+            #expect(try await status(setup, id) == ("paid", 0))
+        }
+    }
+
     @Test func voidExpiredRevokedAndForgedLinksGetClearPages() async throws {
         try await withAcme { setup in
             let services = setup.portal.services

@@ -65,6 +65,52 @@ import Testing
         }
     }
 
+    @Test func autopayMeetingAPaymentStillProcessingWaitsADayWithoutADunningEmail() async throws {
+        try await harness.withAlice { setup, base, counting in
+            let invoice = try await harness.invoice(setup, "INV-WAIT", dueIn: 0, amount: 1_000)
+            _ = try await enroll(setup)
+            // Alice pays it herself with a card whose bank wants confirming, and walks away.
+            let pending = try await setup.portal.services.payments.pay(setup.scope, .init(
+                requestKey: SecretToken.generate(), invoiceIds: [invoice], amount: .typed(""),
+                method: .newCard(browserResult: ["token": try await PaymentMethodsTests.token(base, number: "4000002500003155")],
+                                 billingName: "Alice", billingPostcode: "80331", keep: true),
+                actor: actor(setup), accountName: "Acme Widgets GmbH", email: "alice@example.com"))
+            #expect(pending.status == .pending)
+            let jobs = BillingJobs(services: setup.portal.services, logger: .init(label: "test"))
+            let first = try await jobs.runOnce(worker: "w1")
+            #expect(first.charges.planned == 1 && first.charges.succeeded == 0 && first.charges.failed == 0)
+            #expect(counting.chargeCalls.withLock { $0 } == 1, "autopay charged nothing beside Alice's own payment")
+            let row = try #require(try await scheduled(setup).first)
+            #expect(row["state"] == "scheduled" && row["run_on"] == CalendarDate(setup.portal.clock.date).adding(days: 1).iso)
+            #expect(try await setup.portal.mail(to: "alice@example.com").allSatisfy { !$0.message.subject.contains("did not go through") })
+            // The bank's confirmation never comes: the payment is closed, and autopay pays the invoice.
+            advance(setup, days: 2)
+            try await setup.portal.services.payments.reconcile(paymentId: pending.id)
+            _ = try await jobs.runOnce(worker: "w1")
+            #expect(try await harness.status(setup, invoice) == ("paid", 0))
+            #expect(counting.chargeCalls.withLock { $0 } == 2)
+        }
+    }
+
+    @Test func anUnkeptCardPutOnAutopayMeanwhileIsKeptAndNotAskedAboutAgain() async throws {
+        try await harness.withAlice(card: nil) { setup, base, _ in
+            let invoice = try await harness.invoice(setup, "INV-KEEP", dueIn: 5, amount: 1_000)
+            let pending = try await setup.portal.services.payments.pay(setup.scope, .init(
+                requestKey: SecretToken.generate(), invoiceIds: [invoice], amount: .typed(""),
+                method: .newCard(browserResult: ["token": try await PaymentMethodsTests.token(base, number: "4000002500003155")],
+                                 billingName: "Alice", billingPostcode: "80331", keep: false),
+                actor: actor(setup), accountName: "Acme Widgets GmbH", email: "alice@example.com"))
+            // While the bank confirms, Alice chooses that card, her only one, for autopay.
+            let card = try await enroll(setup).methodId
+            advance(setup, days: 2)
+            try await setup.portal.services.payments.reconcile(paymentId: pending.id)
+            #expect(try await setup.portal.services.payments.forgetUnkeptCards() == 1)
+            #expect(try await setup.portal.services.payments.forgetUnkeptCards() == 0, "answered once, not retried")
+            #expect(try await setup.portal.services.paymentMethods.list(setup.scope).map(\.id) == [card])
+            #expect(try await setup.portal.services.autopay.current(setup.scope)?.methodId == card)
+        }
+    }
+
     @Test func pausedAutopayChargesNothingUntilResumedAndCancelStopsIt() async throws {
         try await harness.withAlice { setup, _, counting in
             let invoice = try await harness.invoice(setup, "INV-P", dueIn: 0, amount: 1_000)

@@ -47,10 +47,13 @@ extension CreatioPushService {
         return outcomes
     }
 
-    /// A link row's URL, rebuilt from the link's id: nil when there is nothing current to show
-    /// (a newer link was delivered, or this one was revoked or has expired).
+    /// A link row's URL, rebuilt from the link's id ("" for a withdrawn link, which empties the CRM's
+    /// field): nil when there is nothing current to show (a newer link was delivered, or this one was
+    /// revoked or has expired).
     func linkURL(_ item: CRMOutboxItem) async throws -> Result<String?, OutcomeError> {
-        guard !item.superseded, let linkId = item.payload.linkId else { return .success(nil) }
+        guard !item.superseded else { return .success(nil) }
+        if item.payload.clearsLink == true { return .success("") }
+        guard let linkId = item.payload.linkId else { return .success(nil) }
         guard let links else {
             return .failure(OutcomeError(.failed("payment links are not configured here (PORTAL_KEY_FILE), so the link's URL cannot be rebuilt",
                                                  permanent: false)))

@@ -263,8 +263,13 @@ public struct CRMPayload: Sendable, Equatable, Codable {
     public var currency: String?
     /// The payment link to show, by id (`PaymentLinkService.url(linkId:)` rebuilds its URL).
     public var linkId: String?
+    /// The invoice's link was withdrawn: the CRM's link field is emptied.
+    public var clearsLink: Bool?
 
-    public init(linkId: String? = nil) { self.linkId = linkId }
+    public init(linkId: String? = nil, clearsLink: Bool? = nil) {
+        self.linkId = linkId
+        self.clearsLink = clearsLink
+    }
 
     init(payment row: Row) {
         paymentId = row["id"]
@@ -283,7 +288,7 @@ public struct CRMPayload: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case paymentId = "payment_id", paymentStatus = "payment_status", transactionId = "transaction_id"
         case authorizationCode = "authorization_code", cardBrand = "card_brand", cardLast4 = "card_last4", isRecurring = "is_recurring"
-        case errorCode = "error_code", errorMessage = "error_message", refundId = "refund_id", amount, currency, linkId = "link_id"
+        case errorCode = "error_code", errorMessage = "error_message", refundId = "refund_id", amount, currency, linkId = "link_id", clearsLink = "clears_link"
     }
 
     func json() throws -> String {

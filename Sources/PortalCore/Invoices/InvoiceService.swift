@@ -61,10 +61,9 @@ public struct InvoiceService: Sendable {
 
     /// One invoice of the scope's account; a payment link's holder reaches only the link's invoice.
     public func detail(_ scope: CustomerScope, invoiceId: String) async throws -> InvoiceDetail {
-        if case .paymentLink(_, let linked) = scope.holder, linked != invoiceId { throw InvoiceError.notFound }
         let today = self.today
         return try await db.read { db in
-            try Self.requireMembership(scope, db)
+            try Self.requireMembership(scope, orLinkTo: invoiceId, db)
             return try Self.detail(db, invoiceId: invoiceId, today: today, accounts: "SELECT ?", [scope.accountId])
         }
     }
@@ -164,18 +163,25 @@ public struct InvoiceService: Sendable {
 
     // MARK: SQL pieces
 
+    /// The account's members only. A payment link's holder is refused (not found) whatever the
+    /// call: the link opens one invoice, never the account, so the few services a link may use say
+    /// so by calling `requireMembership(_:orLinkTo:_:)` instead.
     static func requireMembership(_ scope: CustomerScope, _ db: Database) throws {
-        switch scope.holder {
-        case .user(let userId):
-            guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?"),
-                                    arguments: [userId, scope.accountId]) == true else { throw InvoiceError.notFound }
-        case .paymentLink(let id, let invoiceId):
-            // Whether the link may still be used (expiry, revocation, the invoice's state) was
-            // decided by `PaymentLinkService.verify`; here only that it is this account's.
-            guard try Bool.fetchOne(db, sql: """
-                SELECT 1 FROM payment_links l JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ? AND l.invoice_id = ? AND i.account_id = ?
-                """, arguments: [id, invoiceId, scope.accountId]) == true else { throw InvoiceError.notFound }
-        }
+        guard case .user(let userId) = scope.holder else { throw InvoiceError.notFound }
+        guard try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM account_memberships WHERE user_id = ? AND account_id = ?"),
+                                arguments: [userId, scope.accountId]) == true else { throw InvoiceError.notFound }
+    }
+
+    /// The account's members, or the holder of a payment link doing what paying the link's own
+    /// invoice needs: reading that invoice (`invoiceId`, which must then be the link's), paying it
+    /// with a card typed for the payment, and that payment's receipt.
+    static func requireMembership(_ scope: CustomerScope, orLinkTo invoiceId: String?, _ db: Database) throws {
+        guard case .paymentLink(let id, let linked) = scope.holder else { return try requireMembership(scope, db) }
+        // Whether the link may still be used (expiry, revocation, the invoice's state) was decided
+        // by `PaymentLinkService.inspect`; here only that it is this account's and this invoice's.
+        guard invoiceId == nil || invoiceId == linked, try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM payment_links l JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ? AND l.invoice_id = ? AND i.account_id = ?
+            """, arguments: [id, linked, scope.accountId]) == true else { throw InvoiceError.notFound }
     }
 
     static func whereClause(_ scope: CustomerScope, filter: InvoiceFilter, today: CalendarDate) -> (String, StatementArguments) {

@@ -79,7 +79,7 @@ public struct ReminderService: Sendable {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT m.id, m.brand, m.last4, m.exp_month, m.exp_year, m.account_id, a.name AS account_name
                 FROM payment_methods m JOIN accounts a ON a.id = m.account_id
-                WHERE m.removed_at IS NULL AND m.exp_year * 12 + m.exp_month - 1 BETWEEN ? AND ?
+                WHERE m.removed_at IS NULL AND m.payment_link_id IS NULL AND m.exp_year * 12 + m.exp_month - 1 BETWEEN ? AND ?
                 """, arguments: [nowIndex, horizonIndex - 1])
             var queued = 0
             for row in rows {

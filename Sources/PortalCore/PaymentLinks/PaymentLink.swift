@@ -34,13 +34,16 @@ public struct IssuedPaymentLink: Sendable, Equatable {
 /// A genuine link (its signature checked) and the state of its invoice. Only `PaymentLinkService`
 /// makes one, and with it the scope a payer without a user account acts in.
 public struct VerifiedPaymentLink: Sendable {
-    public enum State: Sendable, Equatable { case payable, paid, void, expired, revoked }
+    /// `processing`: a payment for the invoice is waiting for its answer, so no other may be made yet.
+    public enum State: Sendable, Equatable { case payable, processing, paid, void, expired, revoked }
 
     public var id: String
     public var invoice: InvoiceSummary
     public var accountName: String
     public var expiresAt: Int64
     public var state: State
+    /// When `processing` through this very link: that payment, whose receipt the payer may see.
+    public var pendingPaymentId: String?
     public let scope: CustomerScope
 }
 
@@ -51,6 +54,8 @@ public enum PaymentLinkError: Error, Equatable, Sendable {
     case revoked
     case paid
     case void
+    /// A payment for the invoice is still waiting for its answer.
+    case processing
     /// Not found by portal or CRM id (or a draft, which customers never see).
     case invoiceNotFound
     /// Paid, void or with nothing owed: no link is issued.

@@ -22,11 +22,18 @@ public struct PaymentLinkService: Sendable {
     }
 
     /// The invoice's current valid link, or a new one. `invoiceId` is the portal's id or the CRM's
-    /// `Invoice.Id`. `actor` authors the audit event of a new link.
+    /// `Invoice.Id`. `actor` authors the audit event of a new link: the system (the CRM pass, an API
+    /// key, the CLI) or finance and admin staff; anyone else is refused.
     public func issue(invoiceId: String, actor: AuditEvent) async throws -> IssuedPaymentLink {
         let now = clock.nowSeconds()
         let today = CalendarDate(clock.now())
         return try await db.write { db in
+            switch actor.actorKind {
+            case .system: break
+            case .staff:
+                guard try StaffPermission.holder(of: actor, allowed: { $0.includes(.finance) }, db) != nil else { throw PaymentLinkError.notAllowed }
+            case .customer, .anonymous: throw PaymentLinkError.notAllowed
+            }
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT id, account_id, number, issue_date, due_date, currency, total, balance, status FROM invoices
                 WHERE (id = ? OR external_id = ? COLLATE NOCASE) AND status != 'draft' ORDER BY id = ? DESC LIMIT 1
@@ -35,11 +42,7 @@ public struct PaymentLinkService: Sendable {
             guard [.open, .partiallyPaid].contains(invoice.status), invoice.balance.minorUnits > 0 else {
                 throw PaymentLinkError.invoiceNotPayable(invoice.number)
             }
-            if let live = try Row.fetchOne(db, sql: """
-                SELECT l.id, l.key_id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
-                WHERE l.invoice_id = ? AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL
-                ORDER BY l.expires_at DESC LIMIT 1
-                """, arguments: [invoice.id, now]) {
+            if let live = try Row.fetchOne(db, sql: Self.liveLinks(of: "?") + " ORDER BY l.expires_at DESC LIMIT 1", arguments: [invoice.id, now]) {
                 let id: String = live["id"]
                 let expiresAt: Int64 = live["expires_at"]
                 guard let key = try keys.key(id: live["key_id"], db) else { throw PaymentLinkError.unknownKey }
@@ -71,6 +74,7 @@ public struct PaymentLinkService: Sendable {
         let link = try await inspect(token)
         switch link.state {
         case .payable: return link
+        case .processing: throw PaymentLinkError.processing
         case .paid: throw PaymentLinkError.paid
         case .void: throw PaymentLinkError.void
         case .expired: throw PaymentLinkError.expired
@@ -101,24 +105,35 @@ public struct PaymentLinkService: Sendable {
             let expected = Self.signature(linkId: linkId, invoiceId: invoice.id, expiresAt: expiresAt, key: key.key)
             guard constantTimeEquals(signature, Array(Base64URL.encode(expected).utf8)) else { throw PaymentLinkError.invalid }
             let state: VerifiedPaymentLink.State
+            var pendingPaymentId: String?
+            let pending = try PaymentService.pendingPayment(invoiceId: invoice.id, db)
+            let pendingThroughLink = try pending.map {
+                try String.fetchOne(db, sql: "SELECT payment_link_id FROM payments WHERE id = ?", arguments: [$0]) == linkId
+            } ?? false
             if (row["revoked_at"] as Int64?) != nil || key.retired {
                 state = .revoked
             } else if invoice.status == .void {
                 state = .void
             } else if invoice.status == .paid || invoice.balance.minorUnits <= 0 {
                 state = .paid
+            } else if pending != nil, pendingThroughLink || expiresAt > now {
+                // Even past expiry, a payer in the middle of their bank's confirmation still finds their payment.
+                state = .processing
+                pendingPaymentId = pendingThroughLink ? pending : nil
             } else if expiresAt <= now {
                 state = .expired
             } else {
                 state = .payable
             }
             return VerifiedPaymentLink(id: linkId, invoice: invoice, accountName: row["account_name"], expiresAt: expiresAt, state: state,
+                                       pendingPaymentId: pendingPaymentId,
                                        scope: CustomerScope(paymentLink: linkId, invoiceId: invoice.id, accountId: invoice.accountId))
         }
     }
 
-    /// Stops every live link of an invoice (finance or admin staff, with a reason); a new one can
-    /// then be issued. Returns how many were revoked.
+    /// Stops every live link of an invoice (finance or admin staff, with a reason) and tells the CRM
+    /// to clear the invoice's link. None is issued for it again automatically
+    /// (`issueMissingForCRMInvoices`) until someone issues one. Returns how many were revoked.
     @discardableResult
     public func revoke(invoiceId: String, reason: String, actor: AuditEvent) async throws -> Int {
         guard let reason = StaffPermission.reason(reason) else { throw PaymentLinkError.reasonRequired }
@@ -130,8 +145,12 @@ public struct PaymentLinkService: Sendable {
             }
             let ids = try String.fetchAll(db, sql: "SELECT id FROM payment_links WHERE invoice_id = ? AND revoked_at IS NULL AND expires_at > ?",
                                           arguments: [invoiceId, now])
+            let newest = try String.fetchOne(db, sql: """
+                SELECT id FROM payment_links WHERE invoice_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1
+                """, arguments: [invoiceId])
             try db.execute(sql: "UPDATE payment_links SET revoked_at = ?, revoked_by = ? WHERE invoice_id = ? AND revoked_at IS NULL",
                            arguments: [now, String(actor.actorLabel.prefix(200)), invoiceId])
+            if let newest { try Self.enqueueLinkCleared(invoiceId: invoiceId, revokedLink: newest, now: now, db) }
             var event = actor
             event.action = "payment_link.revoke"
             event.accountId = accountId
@@ -142,15 +161,18 @@ public struct PaymentLinkService: Sendable {
     }
 
     /// Gives every payable invoice from the CRM that has no live link one (at most `limit` a call,
-    /// oldest first), so each invoice Creatio shows has a payment URL. Returns how many were issued.
+    /// oldest first), so each invoice Creatio shows has a payment URL. An invoice whose newest link
+    /// was withdrawn by staff is left alone: they stopped online payment of it (a dispute, a wrong
+    /// recipient) until they issue a new link themselves. Returns how many were issued.
     public func issueMissingForCRMInvoices(limit: Int, actor: AuditEvent) async throws -> Int {
         let now = clock.nowSeconds()
         let ids = try await db.read { db in
             try String.fetchAll(db, sql: """
                 SELECT i.id FROM invoices i
                 WHERE i.external_id IS NOT NULL AND i.status IN ('open', 'partially_paid') AND i.balance > 0
-                  AND NOT EXISTS (SELECT 1 FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
-                                  WHERE l.invoice_id = i.id AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL)
+                  AND NOT EXISTS (\(Self.liveLinks(of: "i.id")))
+                  -- rowid: links made in the same second are still told apart in the order they were made.
+                  AND (SELECT n.revoked_at FROM payment_links n WHERE n.invoice_id = i.id ORDER BY n.created_at DESC, n.rowid DESC LIMIT 1) IS NULL
                 ORDER BY i.created_at, i.id LIMIT ?
                 """, arguments: [now, limit])
         }
@@ -169,10 +191,8 @@ public struct PaymentLinkService: Sendable {
     public func current(invoiceId: String) async throws -> (id: String, expiresAt: Int64)? {
         let now = clock.nowSeconds()
         return try await db.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT l.id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
-                WHERE l.invoice_id = ? AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL ORDER BY l.expires_at DESC LIMIT 1
-                """, arguments: [invoiceId, now]).map { ($0["id"], $0["expires_at"]) }
+            try Row.fetchOne(db, sql: Self.liveLinks(of: "?") + " ORDER BY l.expires_at DESC LIMIT 1",
+                             arguments: [invoiceId, now]).map { ($0["id"], $0["expires_at"]) }
         }
     }
 
@@ -189,6 +209,25 @@ public struct PaymentLinkService: Sendable {
             let token = Self.token(keyId: row["key_id"], linkId: linkId, invoiceId: row["invoice_id"], expiresAt: row["expires_at"], key: key.key)
             return links.absolute(SitePath.paymentLink(token))
         }
+    }
+
+    /// The links of an invoice that still open it (not withdrawn, not expired, their key not
+    /// retired): `id`, `key_id`, `expires_at`. `invoice` is an SQL expression (`?` or a column);
+    /// the one argument after it is the current time.
+    static func liveLinks(of invoice: String) -> String {
+        """
+        SELECT l.id, l.key_id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
+        WHERE l.invoice_id = \(invoice) AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL
+        """
+    }
+
+    /// Tells the CRM the invoice has no payment link now: the push writes the empty URL over the
+    /// field. Keyed by the link withdrawn, as `enqueueInvoiceLink` keys by URL, and every
+    /// "cleared" is the same empty URL, so a second withdrawal after a new link would be dropped as a repeat.
+    static func enqueueLinkCleared(invoiceId: String, revokedLink: String, now: Int64, _ db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT external_id IS NOT NULL FROM invoices WHERE id = ?", arguments: [invoiceId]) == true else { return }
+        try CRMOutbox.enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):withdrawn:\(revokedLink)", invoiceId: invoiceId, paymentId: nil,
+                              payload: CRMPayload(clearsLink: true), now: now, db)
     }
 
     // MARK: Signing

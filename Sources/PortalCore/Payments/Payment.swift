@@ -78,6 +78,8 @@ public enum PaymentError: Error, Equatable, Sendable {
     case methodExpired
     case cardNotSaved(String)
     case gateway(String)
+    /// A payment for this invoice (its number) is still waiting for its answer.
+    case paymentInProgress(String, paymentId: String)
 }
 
 /// Rules a business sets for payments.

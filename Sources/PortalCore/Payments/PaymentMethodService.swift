@@ -67,14 +67,15 @@ public struct PaymentMethodService: Sendable {
 
     public var isConfigured: Bool { gateway != nil }
 
-    /// The account's saved cards; a payment link's holder sees none (saved cards need a full sign-in).
+    /// The account's saved cards (for members only: saved cards need a full sign-in). A card typed
+    /// through a payment link is the link payer's, kept only until that payment ends, so never one of them.
     public func list(_ scope: CustomerScope) async throws -> [PaymentMethod] {
-        guard scope.userId != nil else { return [] }
         let today = CalendarDate(clock.now())
         return try await db.read { db in
             try InvoiceService.requireMembership(scope, db)
             return try Row.fetchAll(db, sql: """
-                SELECT * FROM payment_methods WHERE account_id = ? AND removed_at IS NULL ORDER BY is_default DESC, created_at DESC, id
+                SELECT * FROM payment_methods WHERE account_id = ? AND removed_at IS NULL AND payment_link_id IS NULL
+                ORDER BY is_default DESC, created_at DESC, id
                 """, arguments: [scope.accountId]).map { Self.method($0, today: today) }
         }
     }
@@ -101,19 +102,20 @@ public struct PaymentMethodService: Sendable {
         let now = clock.nowSeconds()
         let id = OpaqueID.make("pm")
         let gatewayName = gateway.name
-        // A card typed through a payment link is for that payment only, so never the default.
+        // A card typed through a payment link is for that payment only: marked with the link, so it
+        // is never the default nor shown to or used by the account's members.
         try await db.write { db in
-            try InvoiceService.requireMembership(scope, db)
+            try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
             let hasDefault = try Bool.fetchOne(db, sql: """
                 SELECT 1 FROM payment_methods WHERE account_id = ? AND is_default = 1 AND removed_at IS NULL
                 """, arguments: [scope.accountId]) ?? false
             try db.execute(sql: """
                 INSERT INTO payment_methods (id, account_id, gateway, gateway_method_id, brand, last4, exp_month, exp_year, fingerprint,
-                    billing_name, billing_postcode, is_default, created_by, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    billing_name, billing_postcode, is_default, created_by, created_at, payment_link_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, scope.accountId, gatewayName, saved.gatewayMethodId, saved.brand, saved.last4, saved.expMonth,
                                  saved.expYear, saved.fingerprint, String(billingName.prefix(200)), String(billingPostcode.prefix(20)),
-                                 !hasDefault && scope.userId != nil, scope.userId, now])
+                                 !hasDefault && scope.userId != nil, scope.userId, now, scope.paymentLinkId])
             var event = actor
             event.action = "payment_method.add"
             event.accountId = scope.accountId
@@ -133,7 +135,9 @@ public struct PaymentMethodService: Sendable {
         let now = clock.nowSeconds()
         try await db.write { db in
             try InvoiceService.requireMembership(scope, db)
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL",
+            guard try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL AND payment_link_id IS NULL
+                """,
                                     arguments: [methodId, scope.accountId]) == true else { throw PaymentMethodError.notFound }
             try db.execute(sql: "UPDATE payment_methods SET is_default = 0 WHERE account_id = ? AND is_default = 1", arguments: [scope.accountId])
             try db.execute(sql: "UPDATE payment_methods SET is_default = 1 WHERE id = ?", arguments: [methodId])
@@ -146,7 +150,8 @@ public struct PaymentMethodService: Sendable {
     }
 
     /// Removes a card here and at the gateway; another card becomes the default if this one was.
-    /// `notify` is off when the card was only vaulted to make one payment.
+    /// `notify` is off when the card was only vaulted to make one payment. A payment link's holder
+    /// reaches only the cards typed through that link; members never reach those.
     public func remove(_ scope: CustomerScope, methodId: String, actor: AuditEvent, notify: Bool = true) async throws {
         guard let gateway else { throw PaymentMethodError.notConfigured }
         struct Target: Sendable {
@@ -157,13 +162,13 @@ public struct PaymentMethodService: Sendable {
             var wasDefault: Bool
         }
         let target: Target? = try await db.read { db in
-            try InvoiceService.requireMembership(scope, db)
+            try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
             return try Row.fetchOne(db, sql: """
                 SELECT m.*, c.customer_id, a.name AS account_name FROM payment_methods m
                 JOIN accounts a ON a.id = m.account_id
                 LEFT JOIN gateway_customers c ON c.account_id = m.account_id AND c.gateway = m.gateway
-                WHERE m.id = ? AND m.account_id = ? AND m.removed_at IS NULL
-                """, arguments: [methodId, scope.accountId]).map { row in
+                WHERE m.id = ? AND m.account_id = ? AND m.removed_at IS NULL AND m.payment_link_id IS ?
+                """, arguments: [methodId, scope.accountId, scope.paymentLinkId]).map { row in
                 Target(gatewayMethodId: row["gateway_method_id"], customerId: row["customer_id"], accountName: row["account_name"],
                        label: "\(PaymentMethod.brandName(row["brand"])) •••• \(row["last4"] as String)", wasDefault: row["is_default"])
             }
@@ -183,7 +188,8 @@ public struct PaymentMethodService: Sendable {
             if target.wasDefault {
                 try db.execute(sql: """
                     UPDATE payment_methods SET is_default = 1 WHERE id = (
-                        SELECT id FROM payment_methods WHERE account_id = ? AND removed_at IS NULL ORDER BY created_at DESC, id LIMIT 1)
+                        SELECT id FROM payment_methods WHERE account_id = ? AND removed_at IS NULL AND payment_link_id IS NULL
+                        ORDER BY created_at DESC, id LIMIT 1)
                     """, arguments: [scope.accountId])
             }
             if let replacement {
@@ -217,7 +223,8 @@ public struct PaymentMethodService: Sendable {
                 """, arguments: [methodId, methodId]) ?? false
             guard inUse else { return nil }
             guard let other = try String.fetchOne(db, sql: """
-                SELECT id FROM payment_methods WHERE account_id = ? AND id <> ? AND removed_at IS NULL ORDER BY is_default DESC, created_at DESC LIMIT 1
+                SELECT id FROM payment_methods WHERE account_id = ? AND id <> ? AND removed_at IS NULL AND payment_link_id IS NULL
+                ORDER BY is_default DESC, created_at DESC LIMIT 1
                 """, arguments: [scope.accountId, methodId]) else { throw PaymentMethodError.neededForRecurring }
             return other
         }
@@ -226,7 +233,7 @@ public struct PaymentMethodService: Sendable {
     private func gatewayCustomer(_ scope: CustomerScope, gateway: any PaymentGateway, accountName: String, email: String) async throws -> String {
         let gatewayName = gateway.name
         let existing: String? = try await db.read { db in
-            try InvoiceService.requireMembership(scope, db)
+            try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
             return try String.fetchOne(db, sql: "SELECT customer_id FROM gateway_customers WHERE account_id = ? AND gateway = ?",
                                        arguments: [scope.accountId, gatewayName])
         }
@@ -247,10 +254,12 @@ public struct PaymentMethodService: Sendable {
         }
     }
 
-    /// "Visa •••• 4242" for a current, unexpired card of the account; otherwise the reason it can't be used.
+    /// "Visa •••• 4242" for a current, unexpired card of the account (never one typed through a
+    /// payment link); otherwise the reason it can't be used.
     static func usableMethodLabel(accountId: String, methodId: String, today: CalendarDate, _ db: Database) throws -> String {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL",
-                                         arguments: [methodId, accountId]) else { throw RecurringError.methodNotFound }
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT * FROM payment_methods WHERE id = ? AND account_id = ? AND removed_at IS NULL AND payment_link_id IS NULL
+            """, arguments: [methodId, accountId]) else { throw RecurringError.methodNotFound }
         let method = method(row, today: today)
         guard method.expiry != .expired else { throw RecurringError.methodExpired }
         return method.label

@@ -47,7 +47,7 @@ public struct PaymentService: Sendable {
         let currency = invoices[0].balance.currency
         let balance = invoices.reduce(0) { $0 + $1.balance.minorUnits }
         return Draft(invoices: invoices, balance: Money(balance, currency), minimum: Money(min(policy.minimumPartial, balance), currency),
-                     methods: try await methods.list(scope), requestKey: SecretToken.generate(), allowOverpayment: policy.allowOverpayment)
+                     methods: scope.userId == nil ? [] : try await methods.list(scope), requestKey: SecretToken.generate(), allowOverpayment: policy.allowOverpayment)
     }
 
     public enum MethodChoice: Sendable, Equatable {
@@ -137,7 +137,7 @@ public struct PaymentService: Sendable {
     /// One payment of the customer's current account; anything else is not found.
     public func payment(_ scope: CustomerScope, id: String) async throws -> Payment {
         try await db.read { db in
-            try InvoiceService.requireMembership(scope, db)
+            try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
             guard let payment = try PaymentRows.payment(db, id: id), payment.accountId == scope.accountId,
                   try Self.madeWithin(scope, paymentId: id, db) else { throw PaymentError.notFound }
             return payment
@@ -275,6 +275,10 @@ public struct PaymentService: Sendable {
                     try await methods.remove(scope, methodId: method, actor: actor, notify: false)
                 } catch PaymentMethodError.notFound {
                     // Already gone (the customer removed it): nothing left to forget.
+                } catch PaymentMethodError.neededForRecurring {
+                    // The member has since chosen this card for autopay or a plan, and it is their only
+                    // one: it is kept (their choice), and not asked about again.
+                    logger.notice("unkept card kept: autopay or a plan now uses it", metadata: ["payment": "\(item.payment)"])
                 }
             }
             try await db.write { db in
@@ -346,6 +350,14 @@ public struct PaymentService: Sendable {
 
     static let abandonedAuthenticationSeconds: Int64 = 86_400
 
+    /// A payment for the invoice still waiting for its answer, if any (the oldest).
+    static func pendingPayment(invoiceId: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: """
+            SELECT p.id FROM payment_requested_invoices r JOIN payments p ON p.id = r.payment_id
+            WHERE r.invoice_id = ? AND p.status = 'pending' ORDER BY p.created_at, p.id LIMIT 1
+            """, arguments: [invoiceId])
+    }
+
     /// Payments that have waited longer than the policy allows for a final answer.
     public func unsettled(olderThan seconds: Int64? = nil, limit: Int = 100) async throws -> [String] {
         let cutoff = clock.nowSeconds() - (seconds ?? policy.reconcileAfterSeconds)
@@ -366,7 +378,7 @@ public struct PaymentService: Sendable {
     /// The payment a form's key already made, if any.
     public func existing(_ scope: CustomerScope, requestKey: String) async throws -> Payment? {
         try await db.read { db in
-            try InvoiceService.requireMembership(scope, db)
+            try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
             guard let id = try String.fetchOne(db, sql: "SELECT id FROM payments WHERE account_id = ? AND request_key = ?",
                                                arguments: [scope.accountId, requestKey]),
                   try Self.madeWithin(scope, paymentId: id, db) else { return nil }
@@ -404,9 +416,12 @@ public struct PaymentService: Sendable {
         if amount.minorUnits < minimum { throw PaymentError.belowMinimum(Money(minimum, currency)) }
     }
 
-    /// The chosen invoices, each of the scope's account, open or partially paid, in one currency.
+    /// The chosen invoices, each of the scope's account, open or partially paid, in one currency,
+    /// and none with a payment still pending: its answer may yet pay it (a charge awaiting the
+    /// gateway or the payer's bank), so a second one is refused until that answer is in. `pay`
+    /// asks again inside the transaction that reserves the payment, so two at once can't both pass.
     static func payableInvoices(_ scope: CustomerScope, _ ids: [String], today: CalendarDate, _ db: Database) throws -> [InvoiceSummary] {
-        try InvoiceService.requireMembership(scope, db)
+        try InvoiceService.requireMembership(scope, orLinkTo: nil, db)
         let unique = Array(Set(ids)).sorted()
         guard !unique.isEmpty, unique.count <= 100 else { throw PaymentError.noInvoices }
         if case .paymentLink(_, let linked) = scope.holder, unique != [linked] { throw PaymentError.notFound }
@@ -420,6 +435,7 @@ public struct PaymentService: Sendable {
             guard invoice.status == .open || invoice.status == .partiallyPaid, invoice.balance.minorUnits > 0 else {
                 throw PaymentError.invoiceNotPayable(invoice.number)
             }
+            if let pending = try pendingPayment(invoiceId: id, db) { throw PaymentError.paymentInProgress(invoice.number, paymentId: pending) }
             invoices.append(invoice)
         }
         guard Set(invoices.map(\.balance.currency)).count == 1 else { throw PaymentError.mixedCurrencies }

@@ -163,6 +163,10 @@ public struct ScheduledChargeRunner: Sendable {
             switch error {
             case .invoiceNotPayable, .noInvoices:
                 return try await close(charge, state: "skipped", error: "nothing owed", payment: nil)
+            case .paymentInProgress:
+                // A payment the customer made themselves has no answer yet: nothing is charged now,
+                // and the charge runs again tomorrow, when that answer says whether anything is still owed.
+                return try await postpone(charge, to: today.adding(days: 1), error: "a payment is still processing")
             default:
                 // The card can't be used (removed, expired) or the payer left the account: no charge was
                 // attempted, and the customer must act, so they hear about it now.
@@ -222,6 +226,17 @@ public struct ScheduledChargeRunner: Sendable {
         default:
             return try await close(charge, state: "succeeded", error: nil, payment: payment.id)
         }
+    }
+
+    private func postpone(_ charge: Claimed, to day: CalendarDate, error: String) async throws -> String {
+        let now = clock.nowSeconds()
+        try await db.write { db in
+            try db.execute(sql: """
+                UPDATE scheduled_charges SET state = 'scheduled', run_on = ?, last_error = ?, lease_owner = NULL, lease_until = NULL,
+                    updated_at = ? WHERE id = ?
+                """, arguments: [day.iso, error, now, charge.id])
+        }
+        return "postponed"
     }
 
     private func close(_ charge: Claimed, state: String, error: String?, payment: String?) async throws -> String {

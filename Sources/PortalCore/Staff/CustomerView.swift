@@ -72,7 +72,7 @@ public struct CustomerView: Sendable, Equatable {
             }
         let methods = try Row.fetchAll(db, sql: """
             SELECT id, brand, last4, exp_month, exp_year, is_default, billing_name FROM payment_methods
-            WHERE account_id = ? AND removed_at IS NULL ORDER BY is_default DESC, created_at DESC, id
+            WHERE account_id = ? AND removed_at IS NULL AND payment_link_id IS NULL ORDER BY is_default DESC, created_at DESC, id
             """, arguments: [account.id]).map { PaymentMethodService.method($0, today: today) }
         let plans = try Row.fetchAll(db, sql: """
             SELECT p.*, m.brand, m.last4 FROM payment_plans p JOIN payment_methods m ON m.id = p.payment_method_id

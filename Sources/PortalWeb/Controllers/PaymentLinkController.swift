@@ -24,7 +24,7 @@ struct PaymentLinkController {
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         guard let link = try await inspect(token) else { return refused(context, state: nil) }
-        guard link.state == .payable else { return refused(context, state: link.state) }
+        guard link.state == .payable else { return refused(context, state: link.state, token: token, pendingPayment: link.pendingPaymentId) }
         return try await renderForm(context, token: token, link: link, requestKey: SecretToken.generate())
     }
 
@@ -37,7 +37,7 @@ struct PaymentLinkController {
         if SecretToken.isWellFormed(requestKey), let done = try await services.payments.existing(link.scope, requestKey: requestKey) {
             return .redirect(to: SitePath.paymentLinkPayment(token, done.id), type: .normal)
         }
-        guard link.state == .payable else { return refused(context, state: link.state) }
+        guard link.state == .payable else { return refused(context, state: link.state, token: token, pendingPayment: link.pendingPaymentId) }
         let card = HostedFieldsView.browserResult(form)
         let billingName = String(form.value("billing_name").prefix(200))
         let billingPostcode = String(form.value("billing_postcode").prefix(20))
@@ -57,6 +57,10 @@ struct PaymentLinkController {
         } catch let error as PaymentError {
             if let payment = try await services.payments.existing(link.scope, requestKey: requestKey) {
                 return .redirect(to: SitePath.paymentLinkPayment(token, payment.id), type: .normal)
+            }
+            if case .paymentInProgress = error, let again = try await inspect(token), again.state == .processing {
+                // Another payment for the invoice began between this page's check and the reservation.
+                return refused(context, state: .processing, token: token, pendingPayment: again.pendingPaymentId)
             }
             return try await renderForm(context, token: token, link: link, requestKey: requestKey, error: ErrorMessages.payment(error))
         }
@@ -126,16 +130,19 @@ struct PaymentLinkController {
     }
 
     /// A clear page saying why the link can't be used and what to do; an unknown link is a 404.
-    private func refused(_ context: PortalRequestContext, state: VerifiedPaymentLink.State?) -> Response {
+    /// While a payment made through this link is processing, the page leads to its receipt.
+    private func refused(_ context: PortalRequestContext, state: VerifiedPaymentLink.State?, token: String = "",
+                         pendingPayment: String? = nil) -> Response {
         let words = ErrorMessages.paymentLink(state)
         let status: HTTPResponse.Status = switch state {
         case nil: .notFound
-        case .paid, .payable: .ok
+        case .paid, .payable, .processing: .ok
         case .void, .expired, .revoked: .gone
         }
-        return renderer.render("pay_link_closed", PageContext.anonymous(context, title: words.title, [
+        return renderer.render("pay_link_closed", PageContext.anonymous(context, title: words.title, ViewValues.compact([
             "message": words.message, "next": words.next, "state": state.map { "\($0)" } ?? "invalid", "loginURL": SitePath.login,
-        ]), status: status)
+            "receiptURL": pendingPayment.map { SitePath.paymentLinkPayment(token, $0) },
+        ])), status: status)
     }
 
     private func renderForm(_ context: PortalRequestContext, token: String, link: VerifiedPaymentLink, requestKey: String,

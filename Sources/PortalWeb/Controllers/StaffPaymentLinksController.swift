@@ -11,8 +11,8 @@ struct StaffPaymentLinksController {
 
     func register(on staff: RouterGroup<StaffRequestContext>) {
         let finance = staff.group().add(middleware: RequireRoleMiddleware(needed: .finance))
-        finance.post(RouterPath(stringLiteral: SitePath.staff + "/invoices/{id}/payment-link/revoke"), use: revoke)
-        finance.post(RouterPath(stringLiteral: SitePath.staff + "/invoices/{id}/payment-link"), use: issue)
+        finance.post(RouterPath(stringLiteral: SitePath.staffInvoiceLinkRevoke("{id}")), use: revoke)
+        finance.post(RouterPath(stringLiteral: SitePath.staffInvoiceLinkIssue("{id}")), use: issue)
     }
 
     @Sendable func revoke(_ request: Request, context: StaffRequestContext) async throws -> Response {

@@ -83,6 +83,8 @@ enum ErrorMessages {
         case .methodExpired: "That card has expired. Choose another card or add a new one."
         case .cardNotSaved(let message): "Your card could not be used: \(message) Nothing was charged."
         case .gateway(let message): "The payment could not be made: \(message)"
+        case .paymentInProgress(let number, _):
+            "A payment for \(number) is already being processed, so nothing more was charged. Its result is shown under Payments; pay again only if it fails."
         }
     }
 
@@ -213,6 +215,8 @@ enum ErrorMessages {
         case nil: ("Payment link not valid", "This payment link is not valid. It may have been copied incompletely.",
                    "Check that you used the whole link from your invoice or email, or sign in to the portal to see your invoices.")
         case .payable: ("Pay invoice", "", "")
+        case .processing: ("Payment being processed", "A payment for this invoice is already being processed, so it can't be paid again now.",
+                           "Check back in a few minutes: if that payment fails, you can pay here again.")
         case .paid: ("Invoice already paid", "This invoice has been paid in full. There is nothing more to pay.",
                      "If you paid through this link, your receipt is in the portal under Payments once you sign in.")
         case .void: ("Invoice cancelled", "This invoice was cancelled, so it cannot be paid.",
@@ -231,6 +235,7 @@ enum ErrorMessages {
         case .reasonRequired: "Give a reason for withdrawing the payment link."
         case .notAllowed: "Only finance or admin staff can withdraw or issue payment links."
         case .invalid, .expired, .revoked, .paid, .void: paymentLink(nil).message
+        case .processing: paymentLink(.processing).message
         case .unknownKey: "There is no signing key with that id."
         case .currentKey: "That is the key new links are signed with. Rotate the key first, then retire this one."
         }

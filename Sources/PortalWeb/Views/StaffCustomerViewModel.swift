@@ -29,7 +29,12 @@ enum StaffCustomerViewModel {
             "users": section.users.map { ["email": $0.email, "status": $0.status.rawValue, "url": SitePath.staffCustomer($0.id)] },
             "hasContacts": !section.contacts.isEmpty,
             "contacts": section.contacts.map { ViewValues.compact(["name": $0.name, "email": $0.email, "phone": $0.phone]) },
-            "invoices": section.invoices.map(InvoiceViewModels.row),
+            "invoices": section.invoices.map { invoice -> [String: String] in
+                var row = InvoiceViewModels.fields(invoice)
+                row["linkRevokeAction"] = SitePath.staffInvoiceLinkRevoke(invoice.id)
+                row["linkIssueAction"] = SitePath.staffInvoiceLinkIssue(invoice.id)
+                return row
+            },
             "payments": section.payments.map { payment -> [String: Any] in
                 var row = PaymentViewModels.row(payment)
                 row["url"] = SitePath.staff + "/payments/\(payment.id)"
