@@ -34,8 +34,8 @@ public actor CreatioClient {
 
     // MARK: OData
 
-    /// One page of a collection.
-    package func list(_ collection: String, _ query: ODataQuery) async throws -> [OrderedJSON] {
+    /// One page of a collection. Parsed off the actor, so reads made at once are parsed at once.
+    package nonisolated func list(_ collection: String, _ query: ODataQuery) async throws -> [OrderedJSON] {
         let (_, data) = try await send("GET", collectionURL(collection, query), body: nil)
         let answer = try Self.parse(data)
         guard case .array(let records)? = answer["value"] else { throw CreatioError.invalidResponse("no \"value\" array in the collection") }

@@ -332,13 +332,24 @@ public struct CreatioSyncService: Sendable {
     }
 
     /// The lines of these invoices, keyed by lower-cased invoice id, in the order they were entered.
+    /// A few chunks are read at once: a first import reads lines for every invoice, and one read at a
+    /// time leaves both sides of the connection mostly waiting.
     func lines(of invoiceIds: [String]) async throws -> [String: [OrderedJSON]] {
         var lines: [String: [OrderedJSON]] = [:]
-        for chunk in Self.chunks(invoiceIds) {
-            // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
-            for line in try await readAll("InvoiceProduct", filter: Self.anyOf("Invoice/Id", chunk), select: Self.lineColumns,
-                                          orderBy: Self.lineOrder) {
-                if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
+        try await withThrowingTaskGroup(of: [OrderedJSON].self) { group in
+            var pending = Self.chunks(invoiceIds)[...]
+            func readNext() {
+                guard let chunk = pending.popFirst() else { return }
+                // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
+                group.addTask { try await readAll("InvoiceProduct", filter: Self.anyOf("Invoice/Id", chunk), select: Self.lineColumns, orderBy: Self.lineOrder) }
+            }
+            for _ in 0..<Self.concurrentReads { readNext() }
+            // Each chunk holds whole invoices, so the order chunks arrive in does not matter.
+            while let read = try await group.next() {
+                for line in read {
+                    if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
+                }
+                readNext()
             }
         }
         return lines
@@ -404,6 +415,8 @@ public struct CreatioSyncService: Sendable {
     }
 
     static let lineOrder = ["CreatedOn", "Id"]
+    /// Reads of one page's lines in flight at once.
+    static let concurrentReads = 4
 
     /// `field eq a or field eq b …` over GUIDs.
     static func anyOf(_ field: String, _ ids: [String]) -> String {
