@@ -20,6 +20,23 @@ import Testing
         #expect(try CreatioDecimal.scaled("1.0049", digits: 2) == 100)
         #expect(try CreatioDecimal.scaled("-0.015", digits: 2) == -2)
         #expect(try CreatioDecimal.scaled("0.0004", digits: 2) == 0)
+        #expect(try CreatioDecimal.scaled("0.0006", digits: 2) == 0)
+        #expect(try CreatioDecimal.scaled("0.006", digits: 2) == 1)
+        #expect(try CreatioDecimal.scaled("9.995", digits: 2) == 1000)
+        #expect(try CreatioDecimal.scaled("5e-3", digits: 2) == 1)
+    }
+
+    @Test func surroundingSpacesSignsAndExponentsReadAsBefore() throws {
+        #expect(try CreatioDecimal.scaled(" \t12.50\u{00A0}", digits: 2) == 1250)
+        #expect(try CreatioDecimal.scaled("+3", digits: 2) == 300)
+        #expect(try CreatioDecimal.scaled(".5", digits: 2) == 50)
+        #expect(try CreatioDecimal.scaled("5.", digits: 2) == 500)
+        #expect(try CreatioDecimal.scaled("1.5E+1", digits: 0) == 15)
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("1e40", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("1e", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("-", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("١٢", digits: 2) }
+        #expect(throws: CreatioDecimal.Failure.self) { try CreatioDecimal.scaled("1\n", digits: 2) }
     }
 
     @Test func refusesWhatIsNotANumber() {

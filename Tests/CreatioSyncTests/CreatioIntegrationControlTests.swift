@@ -37,7 +37,7 @@ import Testing
 
             // The account appears in Creatio and an Account pull brings it in.
             await h.simulator.seed("Account", ["Id": .string(Self.ghost), "Name": "Ghost Ltd"])
-            let pulled = await sync.pull("Account", select: CreatioSyncService.accountColumns) { try await sync.importAccounts($0) }
+            let pulled = await sync.pull("Account", select: CreatioSyncService.accountColumns) { page in { try await sync.importAccounts(page) } }
             #expect(pulled.imported == 1 && pulled.error == nil)
 
             let one = try await integration.reprocess(entity: "Invoice", crmId: orphan, actor: actor)

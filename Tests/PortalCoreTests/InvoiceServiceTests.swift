@@ -61,6 +61,39 @@ import Testing
         #expect(try await !t.services.invoices.detail(userId: alice, invoiceId: good).totalsMismatch)
     }
 
+    @Test func aBatchedUpsertWritesEachRecordAloneSoOneFailureSpoilsNoOther() async throws {
+        let (t, alice, _, acme, _, _) = try await world()
+        let due = CalendarDate(t.clock.date).adding(days: 10)
+        var first = input(acme.id, "INV-B1", due: due)
+        first.lines[0].externalId = "crm-line-shared"
+        var empty = input(acme.id, "INV-B2", due: due)
+        empty.number = " "
+        // Valid on its own, but its line's CRM id is already INV-B1's: the database refuses it mid-write.
+        var clash = input(acme.id, "INV-B3", due: due)
+        clash.lines = [line(1, "Other", price: 500), line(2, "Clash", price: 9_500)]
+        clash.lines[1].externalId = "crm-line-shared"
+        let last = input(acme.id, "INV-B4", due: due)
+
+        let results = try await t.services.invoices.upsert([first, empty, clash, last])
+        #expect(results.count == 4)
+        #expect((try? results[0].get()) != nil)
+        #expect(throws: InvoiceError.invalid("invoice number is empty")) { try results[1].get() }
+        #expect(throws: (any Error).self) { try results[2].get() }
+        let lastId = try results[3].get()
+        #expect(try await t.services.invoices.detail(userId: alice, invoiceId: lastId).summary.number == "INV-B4")
+        let numbers = try await t.database.pool.read { try String.fetchAll($0, sql: "SELECT number FROM invoices WHERE number LIKE 'INV-B%' ORDER BY number") }
+        #expect(numbers == ["INV-B1", "INV-B4"])
+        // The refused invoice left no half-written line behind.
+        #expect(try await t.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM invoice_lines WHERE description IN ('Other', 'Clash')") } == 0)
+
+        // The same call updates by CRM id, as the single upsert does.
+        var changed = last
+        changed.total = 12_000
+        let again = try await t.services.invoices.upsert([changed])
+        #expect(try again[0].get() == lastId)
+        #expect(try await t.services.invoices.detail(userId: alice, invoiceId: lastId).summary.total.minorUnits == 12_000)
+    }
+
     @Test func lineTotalsRoundHalfAwayFromZero() {
         #expect(InvoiceLine(position: 1, description: "", quantity: Quantity(milli: 1500), unitPrice: 333, lineTotal: 0).expectedTotal == 500)
         #expect(InvoiceLine(position: 1, description: "", quantity: Quantity(milli: 333), unitPrice: 100, discount: 3, lineTotal: 0).expectedTotal == 30)

@@ -34,13 +34,9 @@ public actor CreatioClient {
 
     // MARK: OData
 
-    /// One page of a collection.
-    package func list(_ collection: String, _ query: ODataQuery) async throws -> [OrderedJSON] {
-        var components = URLComponents(url: odataURL(collection), resolvingAgainstBaseURL: false)!
-        components.queryItems = query.items
-        // URLComponents leaves "+" alone, which a server may read as a space.
-        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        let (_, data) = try await send("GET", components.url!, body: nil)
+    /// One page of a collection. Parsed off the actor, so reads made at once are parsed at once.
+    package nonisolated func list(_ collection: String, _ query: ODataQuery) async throws -> [OrderedJSON] {
+        let (_, data) = try await send("GET", collectionURL(collection, query), body: nil)
         let answer = try Self.parse(data)
         guard case .array(let records)? = answer["value"] else { throw CreatioError.invalidResponse("no \"value\" array in the collection") }
         return records
@@ -57,7 +53,16 @@ public actor CreatioClient {
         return data.isEmpty ? .null : try Self.parse(data)
     }
 
-    func odataURL(_ path: String) -> URL {
+    /// The address of one collection read, as sent.
+    nonisolated func collectionURL(_ collection: String, _ query: ODataQuery) -> URL {
+        var components = URLComponents(url: odataURL(collection), resolvingAgainstBaseURL: false)!
+        components.queryItems = query.items
+        // URLComponents leaves "+" alone, which a server may read as a space.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        return components.url!
+    }
+
+    nonisolated func odataURL(_ path: String) -> URL {
         configuration.baseURL.appendingPathComponent(configuration.odataPath).appendingPathComponent(path)
     }
 

@@ -17,46 +17,88 @@ public enum CreatioDecimal {
     }
 
     /// `text` scaled by 10^digits: ("120.5", 2) → 12050, ("0.3", 2) → 30, ("1.2345", 3) → 1235.
+    /// Read byte by byte: an import maps millions of these, and Foundation's trimming and splitting
+    /// were an eighth of its time.
     public static func scaled(_ text: String, digits: Int) throws -> Int64 {
-        var chars = Substring(text.trimmingCharacters(in: .whitespaces))
+        let trimmed = trimmingWhitespace(text)
+        var bytes = trimmed.utf8[...]
         var negative = false
-        if let sign = chars.first, sign == "-" || sign == "+" {
-            negative = sign == "-"
-            chars = chars.dropFirst()
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
         }
         var exponent = 0
-        if let e = chars.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            guard let value = Int(chars[chars.index(after: e)...]), abs(value) < 40 else { throw Failure.notANumber(text) }
+        if let e = bytes.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            guard let value = smallInteger(bytes[bytes.index(after: e)...]), abs(value) < 40 else { throw Failure.notANumber(text) }
             exponent = value
-            chars = chars[..<e]
+            bytes = bytes[..<e]
         }
-        let parts = chars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let whole = parts.first ?? ""
-        let fraction = parts.count > 1 ? parts[1] : ""
-        guard !(whole.isEmpty && fraction.isEmpty), (whole + fraction).allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        let point = bytes.firstIndex(of: UInt8(ascii: "."))
+        let whole = bytes[..<(point ?? bytes.endIndex)]
+        let fraction = point.map { bytes[bytes.index(after: $0)...] } ?? bytes[bytes.endIndex...]
+        guard !(whole.isEmpty && fraction.isEmpty), whole.allSatisfy(isDigit), fraction.allSatisfy(isDigit) else {
             throw Failure.notANumber(text)
         }
-        // All digits as one integer, and where the point sits once the scale is applied.
-        var digitsOnly = Array(whole + fraction).map { Int64($0.wholeNumberValue!) }
-        var shift = digits + exponent - fraction.count
-        while shift > 0 { digitsOnly.append(0); shift -= 1 }
-        var roundUp = false
-        if shift < 0 {
-            let keep = digitsOnly.count + shift
-            if keep < 0 { digitsOnly = [] } else {
-                roundUp = keep < digitsOnly.count && digitsOnly[keep] >= 5
-                digitsOnly = Array(digitsOnly[..<keep])
-            }
-        }
+        // All digits as one integer, and where the point sits once the scale is applied: digits past
+        // `keep` are dropped, the first of them rounding half away from zero.
+        let count = whole.count + fraction.count
+        let shift = digits + exponent - fraction.count
+        let keep = count + min(0, shift)
         var value: Int64 = 0
-        for digit in digitsOnly {
+        var roundUp = false
+        func add(_ digit: Int64) throws {
             let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times.addingReportingOverflow(digit)
             guard !overflow1, !overflow2 else { throw Failure.tooLarge(text) }
             value = sum
         }
-        if roundUp { value += 1 }
+        var position = 0
+        for byte in [whole, fraction].joined() where keep >= 0 {
+            if position == keep {
+                roundUp = byte >= UInt8(ascii: "5")
+                break
+            }
+            try add(Int64(byte &- UInt8(ascii: "0")))
+            position += 1
+        }
+        for _ in 0..<max(0, shift) { try add(0) }
+        if roundUp {
+            guard value < Int64.max else { throw Failure.tooLarge(text) }
+            value += 1
+        }
         return negative ? -value : value
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// An optionally signed run of ASCII digits, as `Int(_:)` reads it; nil when it is not one or is far
+    /// beyond any exponent a decimal could carry.
+    static func smallInteger(_ bytes: Substring.UTF8View.SubSequence) -> Int? {
+        var bytes = bytes
+        var negative = false
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        guard !bytes.isEmpty, bytes.allSatisfy(isDigit) else { return nil }
+        var value = 0
+        for byte in bytes {
+            value = value * 10 + Int(byte &- UInt8(ascii: "0"))
+            if value > 1_000_000 { return nil }
+        }
+        return negative ? -value : value
+    }
+
+    /// `text` without leading and trailing `CharacterSet.whitespaces` (space, tab and the other Zs).
+    static func trimmingWhitespace(_ text: String) -> Substring {
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == " " || scalar == "\t" || (!scalar.isASCII && scalar.properties.generalCategory == .spaceSeparator)
+        }
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, isSpace(scalars[start]) { start = scalars.index(after: start) }
+        while start < end, isSpace(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        return text[start..<end]
     }
 
     /// A record's number field in minor units; a missing or null field is zero, as Creatio defaults it.

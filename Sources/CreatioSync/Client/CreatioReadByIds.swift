@@ -1,8 +1,10 @@
 import Gateways
 
 extension CreatioClient {
-    /// Ids per `or` filter: keeps the query string well under the lengths proxies and IIS accept.
-    package static let idsPerFilter = 20
+    /// Ids per `or` filter: the longest read (an invoice's lines by `Invoice/Id`, percent-encoded, with
+    /// its columns and paging) stays under 2,048 characters of query string, IIS's and ASP.NET's default
+    /// limit (a test checks it). Fewer, larger reads matter: a first import reads lines for every invoice.
+    package static let idsPerFilter = 28
 
     package static func chunks(_ ids: [String]) -> [[String]] {
         stride(from: 0, to: ids.count, by: idsPerFilter).map { Array(ids[$0..<min($0 + idsPerFilter, ids.count)]) }

@@ -64,14 +64,14 @@ public struct CreatioSyncService: Sendable {
 
     public func runOnce() async -> SyncReport {
         var report = SyncReport()
-        let accounts = await pull("Account", select: Self.accountColumns) { try await importAccounts($0) }
+        let accounts = await pull("Account", select: Self.accountColumns) { page in { try await importAccounts(page) } }
         report.entities.append(accounts)
         // Invoices name their account; pulled without it they would be filed as failures and passed by.
         guard accounts.error == nil else {
             report.entities += ["Contact", "Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "not pulled: the Account pull stopped") }
             return report
         }
-        report.entities.append(await pull("Contact", select: Self.contactColumns) { try await importContacts($0) })
+        report.entities.append(await pull("Contact", select: Self.contactColumns) { page in { try await importContacts(page) } })
         let currencies: [String: CurrencyCode]
         let statuses: PaymentStatusIds
         do {
@@ -81,13 +81,13 @@ public struct CreatioSyncService: Sendable {
             report.entities += ["Invoice", "InvoiceProduct"].map { .init(entity: $0, error: "currencies or payment statuses could not be read: \(error)") }
             return report
         }
-        report.entities.append(await pull("Invoice", select: Self.invoiceColumns) {
-            try await importInvoices($0, currencies: currencies, statuses: statuses)
+        report.entities.append(await pull("Invoice", select: Self.invoiceColumns, overlapWrites: true) {
+            try await prepareInvoices($0, currencies: currencies, statuses: statuses)
         })
         // Saving a line recalculates Invoice.Amount without touching Invoice.ModifiedOn, so lines have
         // their own cursor and bring their invoice back in.
         report.entities.append(await pull("InvoiceProduct", select: Self.lineColumns) {
-            try await reimportInvoices(ofLines: $0, currencies: currencies, statuses: statuses)
+            try await prepareLines($0, currencies: currencies, statuses: statuses)
         })
         return report
     }
@@ -96,9 +96,18 @@ public struct CreatioSyncService: Sendable {
 
     // MARK: The incremental read
 
-    func pull(_ entity: String, select: [String], importPage: ([OrderedJSON]) async throws -> [String: String]) async -> SyncReport.EntityResult {
+    /// Reads what a page's import needs from Creatio (an invoice page's lines) and hands back the
+    /// import's write, to be run after the previous page's.
+    typealias PreparedImport = @Sendable ([OrderedJSON]) async throws -> @Sendable () async throws -> [String: String]
+
+    /// `overlapWrites`: the next page is read and prepared while this one is written, since the two
+    /// wait on different things (Creatio, the database). Only for an import whose preparation reads
+    /// nothing the previous page's write may still change.
+    func pull(_ entity: String, select: [String], overlapWrites: Bool = false, prepare: @escaping PreparedImport) async -> SyncReport.EntityResult {
         var result = SyncReport.EntityResult(entity: entity)
+        var pending: PendingWrite?
         do {
+            // The cursor of what has been read; what has been written is saved by `finish`.
             var cursor = try await store.cursor(entity)
             // Failures from earlier passes are retried after the pull, unless the pull met them again.
             var retry = try await store.failures(entity).filter { !$0.resolved }.map(\.crmId)
@@ -123,14 +132,8 @@ public struct CreatioSyncService: Sendable {
                     }
                     return !(modified == cursor.lastModifiedOn && boundary.contains(record["Id"]!.text!))
                 }
-                var failures: [String: String] = [:]
-                if !fresh.isEmpty {
-                    let freshIds = Set(fresh.compactMap { $0["Id"]?.text })
-                    retry.removeAll { freshIds.contains($0) }
-                    failures = try await importPage(fresh)
-                    for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(entity, crmId: id, error: message) }
-                    try await store.resolve(entity, crmIds: fresh.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
-                }
+                let freshIds = Set(fresh.compactMap { $0["Id"]?.text })
+                retry.removeAll { freshIds.contains($0) }
                 for record in page {
                     let id = record["Id"]!.text!, modified = record["ModifiedOn"]!.text!
                     if modified == cursor.lastModifiedOn {
@@ -139,19 +142,54 @@ public struct CreatioSyncService: Sendable {
                         cursor = SyncCursor(lastModifiedOn: modified, boundaryIds: [id])
                     }
                 }
-                try await store.save(entity, cursor, imported: fresh.count - failures.count, failed: failures.count)
-                result.imported += fresh.count - failures.count
-                result.failed += failures.count
+                if !overlapWrites, let waiting = pending {
+                    pending = nil
+                    try await finish(waiting, into: &result)
+                }
+                let write = fresh.isEmpty ? nil : try await prepare(fresh)
+                if let waiting = pending {
+                    pending = nil
+                    try await finish(waiting, into: &result)
+                }
+                pending = PendingWrite(entity: entity, fresh: fresh, cursor: cursor, task: Task { try await write?() ?? [:] })
                 if page.count < pageSize { break }
                 if let skip = scanSkip { scanSkip = fresh.isEmpty ? skip + pageSize : nil }
             }
+            if let waiting = pending {
+                pending = nil
+                try await finish(waiting, into: &result)
+            }
+            let importPage: @Sendable ([OrderedJSON]) async throws -> [String: String] = { try await prepare($0)() }
             let retried = try await retryFailures(entity, ids: retry, select: select, importPage: importPage)
             result.imported += retried.imported
             result.failed += retried.failed
         } catch {
             result.error = "\(error)"
+            // The page already read is written all the same, so the next pass need not read it again.
+            if let waiting = pending {
+                do { try await finish(waiting, into: &result) } catch { result.error! += "; the page before it did not import either: \(error)" }
+            }
         }
         return result
+    }
+
+    /// A page read and being written; its cursor is saved once the write is done.
+    struct PendingWrite {
+        var entity: String
+        var fresh: [OrderedJSON]
+        var cursor: SyncCursor
+        var task: Task<[String: String], any Error>
+    }
+
+    func finish(_ pending: PendingWrite, into result: inout SyncReport.EntityResult) async throws {
+        let failures = try await pending.task.value
+        if !pending.fresh.isEmpty {
+            for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure(pending.entity, crmId: id, error: message) }
+            try await store.resolve(pending.entity, crmIds: pending.fresh.compactMap { $0["Id"]?.text }.filter { failures[$0] == nil })
+        }
+        try await store.save(pending.entity, pending.cursor, imported: pending.fresh.count - failures.count, failed: failures.count)
+        result.imported += pending.fresh.count - failures.count
+        result.failed += failures.count
     }
 
     /// Records that failed earlier and have not changed since are read again by id: what they lacked
@@ -161,7 +199,7 @@ public struct CreatioSyncService: Sendable {
         async throws -> (imported: Int, failed: Int, missing: [String]) {
         var imported = 0, failed = 0, missing: [String] = []
         for chunk in Self.chunks(ids) {
-            let records = try await read(entity, ids: chunk, select: select)
+            let records = try await readAll(entity, filter: Self.anyOf("Id", chunk), select: select)
             let found = Set(records.compactMap { $0["Id"]?.text?.lowercased() })
             missing += chunk.filter { !found.contains($0.lowercased()) }
             guard !records.isEmpty else { continue }
@@ -232,49 +270,98 @@ public struct CreatioSyncService: Sendable {
     }
 
     func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock) async throws -> [String: String] {
+        try await prepareInvoices(page, currencies: currencies, statuses: statuses)()
+    }
+
+    /// Reads the page's lines and accounts; the write it returns stores the page in one transaction.
+    func prepareInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+        async throws -> @Sendable () async throws -> [String: String] {
         let lines = try await lines(of: page.compactMap { $0["Id"]?.text })
+        let accounts = try await store.accountIds(crmIds: page.compactMap { $0["AccountId"]?.text })
         var failures: [String: String] = [:]
+        var inputs: [(id: String, input: InvoiceInput)] = []
         for record in page {
             let id = record["Id"]!.text!
             do {
-                let input = try await invoiceInput(record, lines: lines[id.lowercased()] ?? [], currencies: currencies, statuses: statuses)
-                try await invoices.upsert(input)
-                if let problem = try await paymentFigures.observe(crmInvoiceId: id, crmAmount: input.amountPaid).problem { failures[id] = problem }
+                inputs.append((id, try invoiceInput(record, lines: lines[id.lowercased()] ?? [], currencies: currencies, accounts: accounts,
+                                                    statuses: statuses)))
             } catch {
                 failures[id] = Self.describe(error)
             }
         }
-        return failures
+        let (unmapped, ready, invoices, paymentFigures) = (failures, inputs, self.invoices, self.paymentFigures)
+        return {
+            // One write transaction for the page; a record that fails there fails alone.
+            var failures = unmapped
+            var written: [(crmInvoiceId: String, crmAmount: Int64)] = []
+            for ((id, input), result) in zip(ready, try await invoices.upsert(ready.map(\.input))) {
+                if case .failure(let error) = result { failures[id] = Self.describe(error) } else { written.append((id, input.amountPaid)) }
+            }
+            // A payment recorded in Creatio (PaymentAmount grew) is counted here; a fall is for staff.
+            for (id, observation) in try await paymentFigures.observe(written) {
+                if let problem = observation.problem { failures[id] = problem }
+            }
+            return failures
+        }
     }
 
+    /// Lines the portal already holds as sent (same invoice, same values) are passed over: on a first
+    /// import every line was read with its invoice, and reading each invoice again would double the work.
     func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
         async throws -> [String: String] {
+        try await prepareLines(page, currencies: currencies, statuses: statuses)()
+    }
+
+    func prepareLines(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+        async throws -> @Sendable () async throws -> [String: String] {
+        let stored = try await invoices.crmLines(externalIds: page.compactMap { $0["Id"]?.text })
+        let page = page.filter { !Self.matches($0, stored[$0["Id"]!.text!]) }
         var invoiceIds: [String] = []
         for line in page {
             if let id = line["InvoiceId"]?.text?.lowercased(), id != CreatioSimulator.zeroGuid, !invoiceIds.contains(id) { invoiceIds.append(id) }
         }
-        let found = try await read("Invoice", ids: invoiceIds, select: Self.invoiceColumns)
-        let invoiceFailures = try await importInvoices(found, currencies: currencies, statuses: statuses)
-        let foundIds = Set(found.compactMap { $0["Id"]?.text?.lowercased() })
-        var failures: [String: String] = [:]
-        for line in page {
-            let lineId = line["Id"]!.text!
-            let invoiceId = line["InvoiceId"]?.text?.lowercased() ?? ""
-            if let failure = invoiceFailures.first(where: { $0.key.lowercased() == invoiceId })?.value {
-                failures[lineId] = "its invoice \(invoiceId) did not import: \(failure)"
-            } else if !foundIds.contains(invoiceId) {
-                failures[lineId] = "its invoice \(invoiceId) is not in Creatio"
-            }
+        var found: [OrderedJSON] = []
+        for chunk in Self.chunks(invoiceIds) {
+            found += try await readAll("Invoice", filter: Self.anyOf("Id", chunk), select: Self.invoiceColumns)
         }
-        return failures
+        let writeInvoices = try await prepareInvoices(found, currencies: currencies, statuses: statuses)
+        let foundIds = Set(found.compactMap { $0["Id"]?.text?.lowercased() })
+        return {
+            let invoiceFailures = try await writeInvoices()
+            var failures: [String: String] = [:]
+            for line in page {
+                let lineId = line["Id"]!.text!
+                let invoiceId = line["InvoiceId"]?.text?.lowercased() ?? ""
+                if let failure = invoiceFailures.first(where: { $0.key.lowercased() == invoiceId })?.value {
+                    failures[lineId] = "its invoice \(invoiceId) did not import: \(failure)"
+                } else if !foundIds.contains(invoiceId) {
+                    failures[lineId] = "its invoice \(invoiceId) is not in Creatio"
+                }
+            }
+            return failures
+        }
     }
 
     /// The lines of these invoices, keyed by lower-cased invoice id, in the order they were entered.
+    /// A few chunks are read at once: a first import reads lines for every invoice, and one read at a
+    /// time leaves both sides of the connection mostly waiting.
     func lines(of invoiceIds: [String]) async throws -> [String: [OrderedJSON]] {
         var lines: [String: [OrderedJSON]] = [:]
-        // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
-        for line in try await read("InvoiceProduct", ids: invoiceIds, key: "Invoice/Id", select: Self.lineColumns, orderBy: ["CreatedOn", "Id"]) {
-            if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
+        try await withThrowingTaskGroup(of: [OrderedJSON].self) { group in
+            var pending = Self.chunks(invoiceIds)[...]
+            func readNext() {
+                guard let chunk = pending.popFirst() else { return }
+                // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
+                group.addTask { try await readAll("InvoiceProduct", filter: Self.anyOf("Invoice/Id", chunk), select: Self.lineColumns, orderBy: Self.lineOrder) }
+            }
+            for _ in 0..<Self.concurrentReads { readNext() }
+            // Each chunk holds whole invoices, so the order chunks arrive in does not matter.
+            while let read = try await group.next() {
+                for line in read {
+                    if let invoiceId = line["InvoiceId"]?.text?.lowercased() { lines[invoiceId, default: []].append(line) }
+                }
+                readNext()
+            }
         }
         return lines
     }
@@ -288,25 +375,19 @@ public struct CreatioSyncService: Sendable {
         try await client.read(collection, ids: ids, key: key, select: select, orderBy: orderBy, pageSize: pageSize)
     }
 
-    func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode],
-                      statuses: PaymentStatusIds = .stock) async throws -> InvoiceInput {
+    /// `accounts`: portal account ids by CRM account id, for the accounts the records name.
+    func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode], accounts: [String: String],
+                      statuses: PaymentStatusIds = .stock) throws -> InvoiceInput {
         let currencyId = record["CurrencyId"]?.text?.lowercased() ?? ""
         guard let currency = currencies[currencyId] else { throw SyncMappingError("currency \(currencyId) is not a known Creatio currency") }
         let crmAccount = record["AccountId"]?.text ?? ""
         guard crmAccount != CreatioSimulator.zeroGuid, !crmAccount.isEmpty else { throw SyncMappingError("the invoice has no account") }
-        guard let accountId = try await store.accountId(crmId: crmAccount) else {
+        guard let accountId = accounts[crmAccount] else {
             throw SyncMappingError("account \(crmAccount) has not been synced")
         }
         guard let issueDate = Self.date(record["StartDate"]) else { throw SyncMappingError("the invoice has no date") }
         let digits = currency.minorDigits
-        let mappedLines = try lines.enumerated().map { index, line in
-            let amount = try CreatioDecimal.scaled(line["Amount"], digits: digits)
-            let discount = try CreatioDecimal.scaled(line["DiscountAmount"], digits: digits)
-            return InvoiceLine(position: index + 1, externalId: line["Id"]?.text, description: line["Name"]?.text ?? "",
-                               quantity: Quantity(milli: try CreatioDecimal.scaled(line["Quantity"], digits: 3)),
-                               unitPrice: try CreatioDecimal.scaled(line["Price"], digits: digits), discount: discount,
-                               tax: try CreatioDecimal.scaled(line["TaxAmount"], digits: digits), lineTotal: amount - discount)
-        }
+        let mappedLines = try lines.enumerated().map { index, line in try Self.invoiceLine(line, position: index + 1, digits: digits) }
         let total = try CreatioDecimal.scaled(record["Amount"], digits: digits)
         let subtotal = mappedLines.isEmpty ? total : mappedLines.reduce(0) { $0 + $1.lineTotal }
         let taxTotal = mappedLines.reduce(0) { $0 + $1.tax }
@@ -323,10 +404,36 @@ public struct CreatioSyncService: Sendable {
                             notes: record["Notes"]?.text ?? "", crmModifiedOn: record["ModifiedOn"]?.text)
     }
 
+    static func invoiceLine(_ line: OrderedJSON, position: Int, digits: Int) throws -> InvoiceLine {
+        let amount = try CreatioDecimal.scaled(line["Amount"], digits: digits)
+        let discount = try CreatioDecimal.scaled(line["DiscountAmount"], digits: digits)
+        return InvoiceLine(position: position, externalId: line["Id"]?.text, description: line["Name"]?.text ?? "",
+                           quantity: Quantity(milli: try CreatioDecimal.scaled(line["Quantity"], digits: 3)),
+                           unitPrice: try CreatioDecimal.scaled(line["Price"], digits: digits), discount: discount,
+                           tax: try CreatioDecimal.scaled(line["TaxAmount"], digits: digits), lineTotal: amount - discount)
+    }
+
+    /// Whether the portal's copy of a line is what Creatio sent: on the same invoice, mapping to the
+    /// same values. A line that does not map is never a match, so its invoice is read and fails visibly.
+    static func matches(_ line: OrderedJSON, _ stored: StoredCRMLine?) -> Bool {
+        guard let stored, line["InvoiceId"]?.text?.lowercased() == stored.invoiceExternalId.lowercased(),
+              let mapped = try? invoiceLine(line, position: stored.line.position, digits: stored.currency.minorDigits) else { return false }
+        return mapped == stored.line
+    }
+
     /// The day of a Creatio date; its empty date (0001-01-01) is no date.
     static func date(_ value: OrderedJSON?) -> CalendarDate? {
         guard let text = value?.text, text.count >= 10, !text.hasPrefix("0001-") else { return nil }
         return CalendarDate(iso: String(text.prefix(10)))
+    }
+
+    static let lineOrder = ["CreatedOn", "Id"]
+    /// Reads of one page's lines in flight at once.
+    static let concurrentReads = 4
+
+    /// `field eq a or field eq b …` over GUIDs.
+    static func anyOf(_ field: String, _ ids: [String]) -> String {
+        ids.map { "\(field) eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
     }
 
     static func chunks(_ ids: [String]) -> [[String]] { CreatioClient.chunks(ids) }

@@ -68,9 +68,12 @@ struct CreatioSyncStore: Sendable {
         guard !crmIds.isEmpty else { return }
         let now = clock.nowSeconds()
         try await db.write { db in
-            for id in crmIds {
-                try db.execute(sql: "UPDATE sync_failures SET resolved_at = ? WHERE entity = ? AND crm_id = ? AND resolved_at IS NULL",
-                               arguments: [now, entity, id])
+            // One statement per slice: a page of a large import as a rule resolves nothing.
+            for slice in SQLValueSlices.of(crmIds) {
+                try db.execute(sql: """
+                    UPDATE sync_failures SET resolved_at = ? WHERE entity = ? AND resolved_at IS NULL
+                    AND crm_id IN (\(databaseQuestionMarks(count: slice.count)))
+                    """, arguments: [now, entity] + StatementArguments(slice))
             }
         }
     }
@@ -82,6 +85,20 @@ struct CreatioSyncStore: Sendable {
                 SyncFailure(entity: $0["entity"], crmId: $0["crm_id"], error: $0["error"], attempts: $0["attempts"],
                             resolved: ($0["resolved_at"] as Int64?) != nil)
             }
+        }
+    }
+
+    /// The portal accounts synced from these CRM Account ids, by CRM id; unknown ids are absent.
+    func accountIds(crmIds: [String]) async throws -> [String: String] {
+        let wanted = Array(Set(crmIds))
+        guard !wanted.isEmpty else { return [:] }
+        return try await db.read { db in
+            var ids: [String: String] = [:]
+            for slice in SQLValueSlices.of(wanted) {
+                for row in try Row.fetchAll(db, sql: "SELECT external_id, id FROM accounts WHERE external_id IN (\(databaseQuestionMarks(count: slice.count)))",
+                                            arguments: StatementArguments(slice)) { ids[row["external_id"]] = row["id"] }
+            }
+            return ids
         }
     }
 

@@ -50,6 +50,25 @@ public struct CRMPaymentFigures: Sendable {
         }
     }
 
+    /// `observe` for a page of invoices in one transaction, keyed by CRM id (a pull writes a page at once).
+    public func observe(_ figures: [(crmInvoiceId: String, crmAmount: Int64)]) async throws -> [String: Observation] {
+        guard !figures.isEmpty else { return [:] }
+        let now = clock.nowSeconds()
+        return try await db.write { db in
+            var observations: [String: Observation] = [:]
+            for (crmInvoiceId, crmAmount) in figures {
+                // Exact match: the CRM id is stored as Creatio sends it, and the unique index serves only this form.
+                guard let invoiceId = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM invoices WHERE external_id = ?"),
+                                                          arguments: [crmInvoiceId]) else {
+                    observations[crmInvoiceId] = .unknownInvoice
+                    continue
+                }
+                observations[crmInvoiceId] = try Self.observe(invoiceId: invoiceId, crmAmount: crmAmount, now: now, db)
+            }
+            return observations
+        }
+    }
+
     static func observe(invoiceId: String, crmAmount: Int64, now: Int64, _ db: Database) throws -> Observation {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT account_id, number, currency, crm_amount_paid FROM invoices WHERE id = ?

@@ -118,47 +118,73 @@ public struct InvoiceService: Sendable {
     /// Totals are stored exactly as sent; a mismatch with the lines is flagged, never corrected.
     @discardableResult
     public func upsert(_ input: InvoiceInput) async throws -> String {
-        guard !input.number.trimmingCharacters(in: .whitespaces).isEmpty else { throw InvoiceError.invalid("invoice number is empty") }
+        try Self.validate(input)
+        let now = clock.nowSeconds()
+        return try await db.write { db in try Self.writeRow(input, now: now, db) }
+    }
+
+    /// The same for many invoices in one write transaction (a CRM import's page): each is written in
+    /// its own savepoint, so one that fails leaves the others. Results are in input order.
+    public func upsert(_ inputs: [InvoiceInput]) async throws -> [Result<String, any Error>] {
         let now = clock.nowSeconds()
         return try await db.write { db in
-            let existing = try input.externalId.flatMap {
-                try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, amount_paid FROM invoices WHERE external_id = ?"), arguments: [$0])
+            inputs.map { input in
+                Result {
+                    try Self.validate(input)
+                    var id = ""
+                    try db.inSavepoint {
+                        id = try Self.writeRow(input, now: now, db)
+                        return .commit
+                    }
+                    return id
+                }
             }
-            let id: String = existing?["id"] ?? OpaqueID.make("inv")
-            // Payments made here are the portal's record; the CRM's figure only seeds a new invoice.
-            let amountPaid: Int64 = existing?["amount_paid"] ?? input.amountPaid
-            let status = InvoiceStatusRules.status(crmStatus: input.crmStatus, total: input.total, amountPaid: amountPaid)
-            let balance = status == .void ? 0 : input.total - amountPaid
-            let arguments: StatementArguments = [
-                input.accountId, input.externalId, input.number, input.issueDate.iso, input.dueDate.iso, input.currency.code,
-                input.subtotal, input.taxTotal, input.total, amountPaid, balance, status.rawValue, !input.totalsMatchLines,
-                input.billToName, input.billToAddress, input.notes, input.terms, input.crmModifiedOn, now,
-            ]
-            if existing == nil {
-                try db.execute(sql: """
-                    INSERT INTO invoices (account_id, external_id, number, issue_date, due_date, currency, subtotal, tax_total, total,
-                        amount_paid, balance, status, totals_mismatch, bill_to_name, bill_to_address, notes, terms, crm_modified_on,
-                        updated_at, id, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: arguments + [id, now])
-            } else {
-                try db.execute(sql: """
-                    UPDATE invoices SET account_id = ?, external_id = ?, number = ?, issue_date = ?, due_date = ?, currency = ?,
-                        subtotal = ?, tax_total = ?, total = ?, amount_paid = ?, balance = ?, status = ?, totals_mismatch = ?,
-                        bill_to_name = ?, bill_to_address = ?, notes = ?, terms = ?, crm_modified_on = ?, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: arguments + [id])
-                try db.execute(sql: "DELETE FROM invoice_lines WHERE invoice_id = ?", arguments: [id])
-            }
-            for line in input.lines {
-                try db.execute(sql: """
-                    INSERT INTO invoice_lines (id, invoice_id, position, external_id, description, quantity_milli, unit_price,
-                        discount, tax, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [OpaqueID.make("lin"), id, line.position, line.externalId, line.description, line.quantity.milli,
-                                     line.unitPrice, line.discount, line.tax, line.lineTotal])
-            }
-            return id
         }
+    }
+
+    static func validate(_ input: InvoiceInput) throws {
+        guard !input.number.trimmingCharacters(in: .whitespaces).isEmpty else { throw InvoiceError.invalid("invoice number is empty") }
+    }
+
+    /// One invoice and its lines, inside the caller's transaction; shared by both `upsert`s.
+    static func writeRow(_ input: InvoiceInput, now: Int64, _ db: Database) throws -> String {
+        let existing = try input.externalId.flatMap {
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, amount_paid FROM invoices WHERE external_id = ?"), arguments: [$0])
+        }
+        let id: String = existing?["id"] ?? OpaqueID.make("inv")
+        // Payments made here are the portal's record; the CRM's figure only seeds a new invoice.
+        let amountPaid: Int64 = existing?["amount_paid"] ?? input.amountPaid
+        let status = InvoiceStatusRules.status(crmStatus: input.crmStatus, total: input.total, amountPaid: amountPaid)
+        let balance = status == .void ? 0 : input.total - amountPaid
+        let arguments: StatementArguments = [
+            input.accountId, input.externalId, input.number, input.issueDate.iso, input.dueDate.iso, input.currency.code,
+            input.subtotal, input.taxTotal, input.total, amountPaid, balance, status.rawValue, !input.totalsMatchLines,
+            input.billToName, input.billToAddress, input.notes, input.terms, input.crmModifiedOn, now,
+        ]
+        if existing == nil {
+            try db.execute(sql: """
+                INSERT INTO invoices (account_id, external_id, number, issue_date, due_date, currency, subtotal, tax_total, total,
+                    amount_paid, balance, status, totals_mismatch, bill_to_name, bill_to_address, notes, terms, crm_modified_on,
+                    updated_at, id, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: arguments + [id, now])
+        } else {
+            try db.execute(sql: """
+                UPDATE invoices SET account_id = ?, external_id = ?, number = ?, issue_date = ?, due_date = ?, currency = ?,
+                    subtotal = ?, tax_total = ?, total = ?, amount_paid = ?, balance = ?, status = ?, totals_mismatch = ?,
+                    bill_to_name = ?, bill_to_address = ?, notes = ?, terms = ?, crm_modified_on = ?, updated_at = ?
+                WHERE id = ?
+                """, arguments: arguments + [id])
+            try db.execute(sql: "DELETE FROM invoice_lines WHERE invoice_id = ?", arguments: [id])
+        }
+        for line in input.lines {
+            try db.execute(sql: """
+                INSERT INTO invoice_lines (id, invoice_id, position, external_id, description, quantity_milli, unit_price,
+                    discount, tax, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [OpaqueID.make("lin"), id, line.position, line.externalId, line.description, line.quantity.milli,
+                                 line.unitPrice, line.discount, line.tax, line.lineTotal])
+        }
+        return id
     }
 
     // MARK: SQL pieces
