@@ -44,12 +44,9 @@ extension CreatioSyncService {
             // A deleted line changes its invoice's Amount but not its ModifiedOn: import the invoice again.
             let owners = Array(Set(gone.compactMap { lineInvoices[$0] })).sorted()
             let currencies = try await loadCurrencies()
-            var found: [OrderedJSON] = []
-            for chunk in Self.chunks(owners) {
-                found += try await readAll("Invoice", filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "),
-                                           select: Self.invoiceColumns)
-            }
-            let failures = try await importInvoices(found, currencies: currencies)
+            let statuses = try await PaymentStatusIds.load(client)
+            let found = try await read("Invoice", ids: owners, select: Self.invoiceColumns)
+            let failures = try await importInvoices(found, currencies: currencies, statuses: statuses)
             for (id, message) in failures.sorted(by: { $0.key < $1.key }) { try await store.recordFailure("Invoice", crmId: id, error: message) }
             return (found.count - failures.count, failures.count)
         } held: { Set(lineInvoices.keys) })
@@ -72,12 +69,7 @@ extension CreatioSyncService {
             }
             var candidates = portal.filter { !crm.contains($0.lowercased()) }.sorted()
             if !candidates.isEmpty {
-                var stillThere = Set<String>()
-                for chunk in Self.chunks(candidates) {
-                    let records = try await readAll(entity, filter: chunk.map { "Id eq \(ODataLiteral.guid($0))" }.joined(separator: " or "),
-                                                    select: ["Id"])
-                    for record in records { if let id = record["Id"]?.text?.lowercased() { stillThere.insert(id) } }
-                }
+                let stillThere = Set(try await read(entity, ids: candidates, select: ["Id"]).compactMap { $0["Id"]?.text?.lowercased() })
                 candidates.removeAll { stillThere.contains($0.lowercased()) }
             }
             guard !candidates.isEmpty else { return result }
