@@ -299,7 +299,10 @@ public struct CreatioSyncService: Sendable {
             }
             // A payment recorded in Creatio (PaymentAmount grew) is counted here; a fall is for staff.
             for (id, observation) in try await paymentFigures.observe(written) {
-                if let problem = observation.problem { failures[id] = problem }
+                switch observation {
+                case .success(let observation): if let problem = observation.problem { failures[id] = problem }
+                case .failure(let error): failures[id] = "its payments in Creatio could not be recorded: \(Self.describe(error))"
+                }
             }
             return failures
         }

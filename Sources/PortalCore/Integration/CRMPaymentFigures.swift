@@ -44,26 +44,38 @@ public struct CRMPaymentFigures: Sendable {
     public func observe(crmInvoiceId: String, crmAmount: Int64) async throws -> Observation {
         let now = clock.nowSeconds()
         return try await db.write { db in
-            guard let invoiceId = try String.fetchOne(db, sql: "SELECT id FROM invoices WHERE external_id = ? COLLATE NOCASE",
+            // Exact match: the unique index on external_id serves only this form.
+            guard let invoiceId = try String.fetchOne(db, sql: "SELECT id FROM invoices WHERE external_id = ?",
                                                       arguments: [crmInvoiceId]) else { return .unknownInvoice }
             return try Self.observe(invoiceId: invoiceId, crmAmount: crmAmount, now: now, db)
         }
     }
 
     /// `observe` for a page of invoices in one transaction, keyed by CRM id (a pull writes a page at once).
-    public func observe(_ figures: [(crmInvoiceId: String, crmAmount: Int64)]) async throws -> [String: Observation] {
+    public func observe(_ figures: [(crmInvoiceId: String, crmAmount: Int64)]) async throws -> [String: Result<Observation, any Error>] {
         guard !figures.isEmpty else { return [:] }
         let now = clock.nowSeconds()
         return try await db.write { db in
-            var observations: [String: Observation] = [:]
+            var observations: [String: Result<Observation, any Error>] = [:]
             for (crmInvoiceId, crmAmount) in figures {
                 // Exact match: the CRM id is stored as Creatio sends it, and the unique index serves only this form.
                 guard let invoiceId = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM invoices WHERE external_id = ?"),
                                                           arguments: [crmInvoiceId]) else {
-                    observations[crmInvoiceId] = .unknownInvoice
+                    observations[crmInvoiceId] = .success(.unknownInvoice)
                     continue
                 }
-                observations[crmInvoiceId] = try Self.observe(invoiceId: invoiceId, crmAmount: crmAmount, now: now, db)
+                // Each invoice in its own savepoint: one that cannot be recorded fails alone, and the
+                // rest of the page (and the pull's cursor) go on.
+                do {
+                    var observation = Observation.unchanged
+                    try db.inSavepoint {
+                        observation = try Self.observe(invoiceId: invoiceId, crmAmount: crmAmount, now: now, db)
+                        return .commit
+                    }
+                    observations[crmInvoiceId] = .success(observation)
+                } catch {
+                    observations[crmInvoiceId] = .failure(error)
+                }
             }
             return observations
         }
