@@ -269,12 +269,12 @@ public struct CreatioSyncService: Sendable {
         }
     }
 
-    func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock) async throws -> [String: String] {
+    func importInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds) async throws -> [String: String] {
         try await prepareInvoices(page, currencies: currencies, statuses: statuses)()
     }
 
     /// Reads the page's lines and accounts; the write it returns stores the page in one transaction.
-    func prepareInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+    func prepareInvoices(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds)
         async throws -> @Sendable () async throws -> [String: String] {
         let lines = try await lines(of: page.compactMap { $0["Id"]?.text })
         let accounts = try await store.accountIds(crmIds: page.compactMap { $0["AccountId"]?.text })
@@ -310,12 +310,12 @@ public struct CreatioSyncService: Sendable {
 
     /// Lines the portal already holds as sent (same invoice, same values) are passed over: on a first
     /// import every line was read with its invoice, and reading each invoice again would double the work.
-    func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+    func reimportInvoices(ofLines page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds)
         async throws -> [String: String] {
         try await prepareLines(page, currencies: currencies, statuses: statuses)()
     }
 
-    func prepareLines(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds = .stock)
+    func prepareLines(_ page: [OrderedJSON], currencies: [String: CurrencyCode], statuses: PaymentStatusIds)
         async throws -> @Sendable () async throws -> [String: String] {
         let stored = try await invoices.crmLines(externalIds: page.compactMap { $0["Id"]?.text })
         let page = page.filter { !Self.matches($0, stored[$0["Id"]!.text!]) }
@@ -380,7 +380,7 @@ public struct CreatioSyncService: Sendable {
 
     /// `accounts`: portal account ids by CRM account id, for the accounts the records name.
     func invoiceInput(_ record: OrderedJSON, lines: [OrderedJSON], currencies: [String: CurrencyCode], accounts: [String: String],
-                      statuses: PaymentStatusIds = .stock) throws -> InvoiceInput {
+                      statuses: PaymentStatusIds) throws -> InvoiceInput {
         let currencyId = record["CurrencyId"]?.text?.lowercased() ?? ""
         guard let currency = currencies[currencyId] else { throw SyncMappingError("currency \(currencyId) is not a known Creatio currency") }
         let crmAccount = record["AccountId"]?.text ?? ""
