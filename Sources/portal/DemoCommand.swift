@@ -87,14 +87,10 @@ struct Demo: AsyncParsableCommand {
             // The demo is one process: the worker's jobs run beside the web server.
             var background: [any Service] = try runtime.workerServices()
             background.append(simulator.application(host: host, port: creatioPort ?? port + 2, logger: logger))
-            let client = CreatioClient(creatio)
             let services = runtime.services
-            let pass = CreatioPass(
-                sync: CreatioSyncService(client: client, db: services.database, directory: services.directory, invoices: services.invoices,
-                                         clock: services.clock),
-                push: CreatioPushService(client: client, outbox: services.crmOutbox, links: services.paymentLinks, fields: .defaults, useBatch: true,
-                                         logger: logger),
-                links: services.paymentLinks, logger: logger)
+            let pass = CreatioSettings(connection: creatio, fields: .defaults, useBatch: true, interval: Self.creatioInterval)
+                .pass(database: services.database, directory: services.directory, invoices: services.invoices, outbox: services.crmOutbox,
+                      links: services.paymentLinks, logger: logger)
             background.append(PeriodicService(name: "creatio", interval: .seconds(Self.creatioInterval), logger: logger) {
                 _ = await pass.runOnce()
             })

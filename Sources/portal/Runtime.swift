@@ -23,14 +23,7 @@ struct Runtime {
         } catch let error as SecretBoxError {
             throw ConfigurationError("PORTAL_KEY_FILE", "\(error)")
         }
-        let database: DatabasePool
-        do {
-            database = try PortalDatabase.open(path: configuration.databasePath)
-        } catch {
-            throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
-        }
-        let applied = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
-        for name in applied { logger.notice("migration applied", metadata: ["migration": "\(name)"]) }
+        let database = try openDatabase(configuration, logger: logger)
         let templates = try await MailTemplates(directory: configuration.templatesDirectory)
         var gatewayConfiguration = configuration.gateway
         if gatewayConfiguration == .fromDatabase {
@@ -110,6 +103,19 @@ struct Runtime {
             services.append(PeriodicService(name: "sync-alerts", interval: .seconds(60), logger: logger) { try await alerts.check() })
         }
         return services
+    }
+
+    /// The configured database, opened and migrated; a file that cannot be opened is a configuration error.
+    static func openDatabase(_ configuration: PortalConfiguration, logger: Logger) throws -> DatabasePool {
+        let database: DatabasePool
+        do {
+            database = try PortalDatabase.open(path: configuration.databasePath)
+        } catch {
+            throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
+        }
+        let applied = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+        for name in applied { logger.notice("migration applied", metadata: ["migration": "\(name)"]) }
+        return database
     }
 
     /// Names the worker in the leases it takes, so a stuck charge shows who held it.

@@ -30,12 +30,7 @@ struct SyncCommand: AsyncParsableCommand {
             let sync: CreatioPass
             if configuration.keyFile.isEmpty {
                 // Without the key there are no payment links to issue; the pull and push still run.
-                let database = try { () throws -> DatabasePool in
-                    do { return try PortalDatabase.open(path: configuration.databasePath) } catch {
-                        throw ConfigurationError("PORTAL_DATABASE", "cannot open \(configuration.databasePath): \(error)")
-                    }
-                }()
-                _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+                let database = try Runtime.openDatabase(configuration, logger: logger)
                 print("PORTAL_KEY_FILE is not set: payment links are not issued by this pass")
                 sync = settings.pass(database: database, directory: DirectoryService(db: database, hasher: PasswordHasher(), clock: .system),
                                      invoices: InvoiceService(db: database, clock: .system), outbox: CRMOutbox(db: database, clock: .system),

@@ -53,7 +53,7 @@ public struct ContactService: Sendable {
                     refused[input.externalId] = .nameEmpty
                     continue
                 }
-                let email = input.email.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.flatMap {
+                let email = input.email.map(normalizeEmail).flatMap {
                     InvitationService.isPlausibleEmail($0) ? $0 : nil
                 }
                 let phone = input.phone.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }

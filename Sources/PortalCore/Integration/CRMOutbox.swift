@@ -75,14 +75,16 @@ public struct CRMOutbox: Sendable {
 
     /// An invoice's payment link, to be shown on the invoice in the CRM. The row names the link, never
     /// its token: the push rebuilds the URL, so no live link sits at rest here. Each link is sent once;
-    /// a new one is sent after any earlier one. False when the invoice did not come from the CRM.
+    /// a new one is sent after any earlier one. `withdrawn`: the link was withdrawn, so the CRM's
+    /// field is emptied (keyed by that link, so each withdrawal is sent). False when the invoice did
+    /// not come from the CRM.
     @discardableResult
-    public static func enqueueInvoiceLink(invoiceId: String, linkId: String, now: Int64, _ db: Database) throws -> Bool {
+    public static func enqueueInvoiceLink(invoiceId: String, linkId: String, withdrawn: Bool = false, now: Int64, _ db: Database) throws -> Bool {
         guard try Bool.fetchOne(db, sql: "SELECT external_id IS NOT NULL FROM invoices WHERE id = ?", arguments: [invoiceId]) == true else {
             return false
         }
-        return try enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):\(linkId)", invoiceId: invoiceId, paymentId: nil,
-                           payload: CRMPayload(linkId: linkId), now: now, db)
+        return try enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):\(withdrawn ? "withdrawn:" : "")\(linkId)", invoiceId: invoiceId,
+                           paymentId: nil, payload: withdrawn ? CRMPayload(clearsLink: true) : CRMPayload(linkId: linkId), now: now, db)
     }
 
     /// `enqueueInvoiceLink` in a transaction of its own, for callers that have none.

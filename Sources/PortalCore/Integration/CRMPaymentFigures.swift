@@ -42,13 +42,7 @@ public struct CRMPaymentFigures: Sendable {
     /// seen or pushed, and records an increase as a payment. `crmInvoiceId` is Creatio's Invoice.Id.
     @discardableResult
     public func observe(crmInvoiceId: String, crmAmount: Int64) async throws -> Observation {
-        let now = clock.nowSeconds()
-        return try await db.write { db in
-            // Exact match: the unique index on external_id serves only this form.
-            guard let invoiceId = try String.fetchOne(db, sql: "SELECT id FROM invoices WHERE external_id = ?",
-                                                      arguments: [crmInvoiceId]) else { return .unknownInvoice }
-            return try Self.observe(invoiceId: invoiceId, crmAmount: crmAmount, now: now, db)
-        }
+        try await observe([(crmInvoiceId, crmAmount)])[crmInvoiceId]?.get() ?? .unknownInvoice
     }
 
     /// `observe` for a page of invoices in one transaction, keyed by CRM id (a pull writes a page at once).

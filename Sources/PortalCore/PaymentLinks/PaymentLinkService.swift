@@ -150,7 +150,8 @@ public struct PaymentLinkService: Sendable {
                 """, arguments: [invoiceId])
             try db.execute(sql: "UPDATE payment_links SET revoked_at = ?, revoked_by = ? WHERE invoice_id = ? AND revoked_at IS NULL",
                            arguments: [now, String(actor.actorLabel.prefix(200)), invoiceId])
-            if let newest { try Self.enqueueLinkCleared(invoiceId: invoiceId, revokedLink: newest, now: now, db) }
+            // The CRM's link field is emptied, so nobody is sent there to a link that no longer works.
+            if let newest { try CRMOutbox.enqueueInvoiceLink(invoiceId: invoiceId, linkId: newest, withdrawn: true, now: now, db) }
             var event = actor
             event.action = "payment_link.revoke"
             event.accountId = accountId
@@ -219,15 +220,6 @@ public struct PaymentLinkService: Sendable {
         SELECT l.id, l.key_id, l.expires_at FROM payment_links l JOIN payment_link_keys k ON k.id = l.key_id
         WHERE l.invoice_id = \(invoice) AND l.revoked_at IS NULL AND l.expires_at > ? AND k.retired_at IS NULL
         """
-    }
-
-    /// Tells the CRM the invoice has no payment link now: the push writes the empty URL over the
-    /// field. Keyed by the link withdrawn, as `enqueueInvoiceLink` keys by URL, and every
-    /// "cleared" is the same empty URL, so a second withdrawal after a new link would be dropped as a repeat.
-    static func enqueueLinkCleared(invoiceId: String, revokedLink: String, now: Int64, _ db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT external_id IS NOT NULL FROM invoices WHERE id = ?", arguments: [invoiceId]) == true else { return }
-        try CRMOutbox.enqueue(.invoiceLink, dedupeKey: "invoice.link:\(invoiceId):withdrawn:\(revokedLink)", invoiceId: invoiceId, paymentId: nil,
-                              payload: CRMPayload(clearsLink: true), now: now, db)
     }
 
     // MARK: Signing
