@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Logging
 
@@ -64,6 +65,11 @@ public struct PortalServices: Sendable {
         /// The CRM connection for the integration page; nil when Creatio is not configured.
         public var integration: (any IntegrationControl)?
         public var syncAlertPolicy = SyncAlertPolicy()
+        /// Read-only connections for the session lookups that run on the request's own thread: one
+        /// per cooperative thread, which is one per core.
+        public var inlineReaders = ProcessInfo.processInfo.activeProcessorCount
+        /// Lanes for the customer pages' bounded reads (`ReadLanes`), one per core; 0 reads them from the pool.
+        public var readLanes = ProcessInfo.processInfo.activeProcessorCount
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 
@@ -97,7 +103,8 @@ public struct PortalServices: Sendable {
         links = d.links
         secrets = d.secrets
         users = UserStore(db: db)
-        sessions = SessionService(db: db, clock: d.clock, policy: d.sessionPolicy)
+        let inline = try InlineReader(pool: db, connections: d.inlineReaders)
+        sessions = SessionService(db: db, clock: d.clock, policy: d.sessionPolicy, inline: inline)
         throttle = ThrottleService(db: db, clock: d.clock, policy: d.throttlePolicy)
         audit = AuditService(db: db, clock: d.clock)
         mfa = MFAService(db: db, clock: d.clock, secrets: d.secrets, issuer: d.issuer)
@@ -112,7 +119,7 @@ public struct PortalServices: Sendable {
         passwordReset = PasswordResetService(db: db, tokens: tokens, outbox: outbox, throttle: throttle, hasher: d.hasher,
                                              links: d.links, clock: d.clock)
         directory = DirectoryService(db: db, hasher: d.hasher, clock: d.clock)
-        invoices = InvoiceService(db: db, clock: d.clock)
+        invoices = InvoiceService(db: db, clock: d.clock, lanes: d.readLanes > 0 ? try ReadLanes(pool: db, lanes: d.readLanes) : nil)
         ledger = PaymentLedger(db: db, clock: d.clock)
         gateway = d.gateway
         gatewaySettings = GatewaySettingsService(db: db, secretBox: d.secrets, clock: d.clock)

@@ -52,6 +52,21 @@ import Testing
         #expect(fast == reference)
     }
 
+    /// Names are interned when templates compile; a name must match by its text however it was made.
+    @Test func namesMatchByTheirTextWhicheverWayTheyWereMade() {
+        #expect(TemplateName("number") == TemplateName(.number) && TemplateName("number").key == .number)
+        #expect(TemplateName("numbers") != TemplateName(.number) && TemplateName("Number") != TemplateName(.number))
+        #expect(TemplateName("renderText").key == nil && TemplateName("renderText") == "renderText")
+        #expect(TemplateName("renderText") != TemplateName("rendertext"))
+        for record in [TemplateRecord([(.name, .text("a")), (.id, .flag(true))]), TemplateRecord([("name", .text("a")), ("id", .flag(true))])] {
+            guard case .text("a")? = record.value(for: "name"), case .flag(true)? = record.value(for: TemplateName(.id)) else {
+                Issue.record("record lost a field")
+                continue
+            }
+            #expect(record.value(for: "names") == nil && record.value(for: "other") == nil)
+        }
+    }
+
     @Test func partialsIndentationAndInheritanceMatch() throws {
         let partials = [
             "partial": "first {{name}}\nsecond {{text}}\n{{#yes}}\nthird\n{{/yes}}\n",

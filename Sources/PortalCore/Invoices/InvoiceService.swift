@@ -11,9 +11,18 @@ public struct InvoiceService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
 
-    public init(db: any DatabaseWriter, clock: PortalClock) {
+    /// The customer pages' reads (a list page, an invoice, the overview) run in read lanes when given.
+    let lanes: ReadLanes?
+
+    public init(db: any DatabaseWriter, clock: PortalClock, lanes: ReadLanes? = nil) {
         self.db = db
         self.clock = clock
+        self.lanes = lanes
+    }
+
+    private func pageRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if let lanes { return try await lanes.read(body) }
+        return try await db.read(body)
     }
 
     var today: CalendarDate { CalendarDate(clock.now()) }
@@ -22,7 +31,7 @@ public struct InvoiceService: Sendable {
 
     public func list(_ scope: CustomerScope, filter: InvoiceFilter) async throws -> InvoicePage {
         let today = self.today
-        return try await db.read { db in
+        return try await pageRead { db in
             try Self.requireMembership(scope, db)
             let (whereSQL, arguments) = Self.whereClause(scope, filter: filter, today: today)
             let totals = try Self.totals(whereSQL: whereSQL, arguments: arguments, db)
@@ -53,7 +62,7 @@ public struct InvoiceService: Sendable {
     /// One invoice of any account the user belongs to; drafts and other customers' invoices are not found.
     public func detail(userId: String, invoiceId: String) async throws -> InvoiceDetail {
         let today = self.today
-        return try await db.read { db in
+        return try await pageRead { db in
             try Self.detail(db, invoiceId: invoiceId, today: today, accounts: "SELECT account_id FROM account_memberships WHERE user_id = ?",
                             [userId])
         }
@@ -62,7 +71,7 @@ public struct InvoiceService: Sendable {
     /// One invoice of the scope's account; a payment link's holder reaches only the link's invoice.
     public func detail(_ scope: CustomerScope, invoiceId: String) async throws -> InvoiceDetail {
         let today = self.today
-        return try await db.read { db in
+        return try await pageRead { db in
             try Self.requireMembership(scope, orLinkTo: invoiceId, db)
             return try Self.detail(db, invoiceId: invoiceId, today: today, accounts: "SELECT ?", [scope.accountId])
         }
@@ -94,7 +103,7 @@ public struct InvoiceService: Sendable {
 
     public func dashboard(_ scope: CustomerScope) async throws -> DashboardSummary {
         let today = self.today
-        return try await db.read { db in
+        return try await pageRead { db in
             try Self.requireMembership(scope, db)
             let (openWhere, openArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .open), today: today)
             let (overdueWhere, overdueArgs) = Self.whereClause(scope, filter: InvoiceFilter(status: .overdue), today: today)

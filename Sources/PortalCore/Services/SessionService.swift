@@ -5,11 +5,14 @@ public struct SessionService: Sendable {
     let db: any DatabaseWriter
     let clock: PortalClock
     public let policy: SessionPolicy
+    /// Every request reads its session: that read runs on the request's own thread when it can.
+    let inline: InlineReader?
 
-    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy()) {
+    public init(db: any DatabaseWriter, clock: PortalClock, policy: SessionPolicy = SessionPolicy(), inline: InlineReader? = nil) {
         self.db = db
         self.clock = clock
         self.policy = policy
+        self.inline = inline
     }
 
     /// Starts a session and returns the cookie value, shown to nobody else.
@@ -46,7 +49,7 @@ public struct SessionService: Sendable {
         let hash = SecretToken.hash(token)
         let now = clock.nowSeconds()
         let idle = policy.idleTimeout
-        let found: Lookup?? = try await db.read { db in
+        let found: Lookup?? = try await (inline?.read ?? db.read) { db in
             guard let record = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(SessionRecord.columns) FROM sessions WHERE id_hash = ?"),
                                                     arguments: [hash])
                 .map(SessionRecord.init(row:)) else { return .some(nil) }

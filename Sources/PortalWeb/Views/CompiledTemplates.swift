@@ -173,11 +173,11 @@ struct TemplatePath: Sendable {
     enum Start: Sendable { case current, anywhere }
     let start: Start
     /// The first name (nil for "."), then the rest; kept apart so the usual one-name lookup reads no array.
-    let first: String?
-    let rest: [String]
+    let first: TemplateName?
+    let rest: [TemplateName]
 
     init(_ name: String) {
-        let names = name.split(separator: ".").map(String.init)
+        let names = name.split(separator: ".").map { TemplateName(String($0)) }
         first = names.first
         rest = Array(names.dropFirst())
         start = name.first == "." ? .current : .anywhere
@@ -309,10 +309,10 @@ private struct Renderer {
 
     /// What swift-mustache finds by that name directly in a value: an object's child, and nothing in
     /// anything else (except, by reflection, a text's own `renderText` field, as a `Cell` has).
-    private static func child(_ name: String, of scope: TemplateValue) -> TemplateValue? {
+    private static func child(_ name: TemplateName, of scope: TemplateValue) -> TemplateValue? {
         switch scope {
-        case .object(let object): object.value(named: name)
-        case .text: name == "renderText" ? scope : nil
+        case .object(let object): object.value(for: name)
+        case .text: name.key == nil && name.text == "renderText" ? scope : nil
         case .flag, .number, .list: nil
         }
     }

@@ -30,10 +30,50 @@ enum TemplateValue {
     }
 }
 
-/// A scope of named values: a page, a table row, the layout's header.
-protocol TemplateObject {
+/// A scope of named values: a page, a table row, the layout's header. A class, so that a value
+/// holding one is two words and copying it is one reference count, not a copy of a struct.
+protocol TemplateObject: AnyObject {
     /// The value for `name`, or nil when this scope does not have it (the lookup then goes outwards).
-    func value(named name: String) -> TemplateValue?
+    func value(for name: TemplateName) -> TemplateValue?
+}
+
+/// Every name a typed view answers to. Template names are matched to these once, when templates are
+/// compiled, so a lookup while rendering is a switch over small integers instead of a chain of
+/// string comparisons (which were most of the compiled renderer's time).
+enum TemplateKey: String, Sendable {
+    // the layout
+    case title, csrf, signedIn, user, email, name, activeAccount, id, accounts, active, multipleAccounts, flash
+    case impersonation, customer, staff, endsAt, stopAction, canPay
+    // the invoice list
+    case noAccount, invoices, hasInvoices, totals, currency, count, total, balance, totalCount, search, statusTabs
+    case label, url, current, value, status, sortLinks, due, issued, amount, sortedBy, page, pageCount, multiplePages
+    case previousURL, nextURL, csvURL, emptyMessage
+    // an invoice row
+    case number, issueDate, dueDate, statusClass, overdue, payable
+}
+
+/// A name as a template looks it up: its text, and its `TemplateKey` when it has one. Two names are
+/// equal when their texts are: a text that is a key's raw value always carries that key.
+struct TemplateName: Sendable, Equatable, ExpressibleByStringLiteral {
+    let key: TemplateKey?
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+        key = TemplateKey(rawValue: text)
+    }
+
+    init(_ key: TemplateKey) {
+        self.key = key
+        text = key.rawValue
+    }
+
+    init(stringLiteral text: String) { self.init(text) }
+
+    static func == (a: TemplateName, b: TemplateName) -> Bool {
+        if let key = a.key { return key == b.key }
+        return b.key == nil && a.text == b.text
+    }
 }
 
 /// A `TemplateObject` seen through swift-mustache: children by name, and (like any object) an empty
@@ -42,7 +82,7 @@ struct MustacheObject: MustacheParent, MustacheCustomRenderable {
     let object: any TemplateObject
 
     func child(named name: String) -> Any? {
-        object.value(named: name)?.mustacheValue
+        object.value(for: TemplateName(name))?.mustacheValue
     }
 
     var renderText: String { "" }
