@@ -9,7 +9,7 @@ import Synchronization
 /// Only such reads belong here; every request's session lookup is the one that does (see
 /// docs/PERFORMANCE.md). A read holds up the cooperative thread it runs on, so a longer one would
 /// delay other requests: running the invoice list's read this way as well was measured to stretch
-/// the list's p99 at 64 connections from ~19 ms to 30–40 ms.
+/// the list's p99 at 64 connections from 17–21 ms to 22–46 ms.
 ///
 /// When every inline connection is in use (more reads at once than cooperative threads), the read
 /// goes to the pool as before, so a caller never waits for one. Each read is its own transaction

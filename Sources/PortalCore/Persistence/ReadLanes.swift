@@ -7,10 +7,10 @@ import Synchronization
 /// the fewest reads waiting. A read costs two thread hand-offs (to the lane and back) instead of
 /// `DatabasePool`'s four, with no semaphore, and reads leave each lane in the order they came.
 ///
-/// Measured on the invoice list at 64 connections on 2 cores (docs/PERFORMANCE.md): 0.28–0.32 of
-/// `/healthz`'s throughput through the pool, 0.37–0.41 through lanes, with p99 ~19 ms → ~16 ms.
+/// Measured on the invoice list at 64 connections on 2 cores (docs/PERFORMANCE.md): 0.28–0.37 of
+/// `/healthz`'s throughput through the pool, 0.40–0.46 through lanes, with p99 17–21 ms → 15–18 ms.
 /// Running the same read on the request's own thread (as `InlineReader` does for sessions) was
-/// cheaper still but stretched the p99 to 30–40 ms: requests then queue behind each other's SQL on
+/// cheaper still but stretched the p99 to 22–46 ms: requests then queue behind each other's SQL on
 /// the cooperative threads instead of in one first-come order per lane.
 ///
 /// Long reads (exports, reports) stay on the pool: a lane runs one read at a time, so a long read
