@@ -22,8 +22,7 @@ struct BenchCreatioImport: AsyncParsableCommand {
         try await runReportingConfiguration {
             let configuration = try options.load(needPublicURL: .optional, needMail: .optional, needKey: .optional)
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: configuration.databasePath + suffix) }
-            let database = try PortalDatabase.open(path: configuration.databasePath)
-            _ = try Migrator(directory: configuration.migrationsDirectory).migrate(database)
+            let database = try Runtime.openDatabase(configuration, logger: makeLogger(level: .warning))
 
             let simulator = CreatioSimulator()
             let seeding = Date()

@@ -37,7 +37,7 @@ struct CreatioOptions: ParsableArguments {
     @Option(name: .customLong("creatio-batch"), help: "Push through OData $batch: on or off. Env: PORTAL_CREATIO_BATCH. Default: on")
     var batch: String?
 
-    @Option(name: .customLong("creatio-interval"), help: "Seconds between pull-and-push rounds in `portal worker`. Env: PORTAL_CREATIO_INTERVAL. Default: 60")
+    @Option(name: .customLong("creatio-interval"), help: "Seconds between pull-and-push rounds in `portal worker` and `portal sync`. Env: PORTAL_CREATIO_INTERVAL. Default: 60")
     var interval: String?
 
     func reader() -> ConfigReader {

@@ -18,14 +18,10 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Also look for records deleted in Creatio (reads every id; the worker does this every 6 hours).")
     var deletions = false
 
-    @Option(help: "Seconds between passes when running continuously. Default: 300")
-    var interval: Int = 300
-
     func run() async throws {
         try await runReportingConfiguration {
             let configuration = try options.load(needPublicURL: .optional, needMail: .optional, needKey: .optional)
             let settings = try creatio.settings()
-            guard interval >= 10 else { throw ConfigurationError("--interval", "must be at least 10 seconds") }
             let logger = makeLogger(level: try options.logLevelValue())
             let sync: CreatioPass
             if configuration.keyFile.isEmpty {
@@ -53,7 +49,7 @@ struct SyncCommand: AsyncParsableCommand {
                     if !succeeded { throw ExitCode(1) }
                     return
                 }
-                try await Task.sleep(for: .seconds(interval))
+                try await Task.sleep(for: .seconds(settings.interval))
             }
         }
     }

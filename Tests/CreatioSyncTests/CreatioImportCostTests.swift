@@ -66,7 +66,7 @@ import Testing
         let client = CreatioClient(CreatioConfiguration(baseURL: URL(string: "https://example.creatio.com")!, odataPath: "0/odata",
                                                         auth: .forms(user: "u", password: "p")))
         let ids = (0..<CreatioClient.idsPerFilter).map { _ in UUID().uuidString.lowercased() }
-        let query = ODataQuery(filter: CreatioSyncService.anyOf("Invoice/Id", ids), orderBy: CreatioSyncService.lineOrder, top: 500,
+        let query = ODataQuery(filter: CreatioClient.anyOf("Invoice/Id", ids), orderBy: CreatioSyncService.lineOrder, top: 500,
                                skip: 99_500, select: CreatioSyncService.lineColumns)
         let length = URLComponents(url: client.collectionURL("InvoiceProduct", query), resolvingAgainstBaseURL: false)?.percentEncodedQuery?.count ?? 0
         #expect(length > 1_500)

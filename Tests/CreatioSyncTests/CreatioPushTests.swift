@@ -271,12 +271,15 @@ import Testing
         }
     }
 
-    @Test func decimalTextAndBackOff() {
-        #expect(CreatioDecimal.text(minorUnits: 12_050, digits: 2) == "120.50")
-        #expect(CreatioDecimal.text(minorUnits: 5, digits: 2) == "0.05")
-        #expect(CreatioDecimal.text(minorUnits: 0, digits: 2) == "0.00")
-        #expect(CreatioDecimal.text(minorUnits: 700, digits: 0) == "700")
-        #expect(CreatioDecimal.text(minorUnits: 1_234, digits: 3) == "1.234")
+    @Test func decimalTextAndBackOff() throws {
+        // PaymentAmount is pushed as `Money.plain`: exact decimal text Creatio parses.
+        let usd = CurrencyCode("USD")!, jpy = CurrencyCode("JPY")!, kwd = CurrencyCode("KWD")!
+        #expect(Money(12_050, usd).plain == "120.50")
+        #expect(Money(5, usd).plain == "0.05")
+        #expect(Money(0, usd).plain == "0.00")
+        #expect(Money(700, jpy).plain == "700")
+        #expect(Money(1_234, kwd).plain == "1.234")
+        #expect(try CreatioDecimal.scaled(Money(1_234_567, usd).plain, digits: 2) == 1_234_567)
         #expect((1...9).map(CRMOutbox.backoff(attempts:)) == [60, 120, 240, 480, 960, 1_920, 3_600, 3_600, 3_600])
     }
 }

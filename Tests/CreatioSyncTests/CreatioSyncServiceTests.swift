@@ -326,6 +326,13 @@ import Testing
             }
             #expect(await h.simulator.update("Invoice", id: edited, ["Amount": .number("10.00"),
                                                                        "ModifiedOn": .string(try #require(try await h.invoiceRow(crmId: edited))["crm_modified_on"] as String)]))
+            // INV-2 once failed for another reason, since resolved: the deletion must still be filed.
+            try await h.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO sync_failures (entity, crm_id, error, first_seen_at, last_seen_at, attempts, resolved_at)
+                    VALUES ('Invoice', ?, 'an earlier, unrelated failure', 0, 0, 1, 0)
+                    """, arguments: [paid])
+            }
             let report = await sync.scanDeletions()
             #expect(report.succeeded, "\(report)")
             #expect(report["Contact"]?.imported == 1)
@@ -353,7 +360,13 @@ import Testing
             // Scanning again voids nothing twice and files the kept invoice no second time.
             let again = await sync.scanDeletions()
             #expect(again["Invoice"]?.imported == 0, "\(again)")
-            #expect(try await h.count("SELECT attempts FROM sync_failures WHERE entity = 'Invoice' AND crm_id = ?", [paid]) == 1)
+            // (attempts: the earlier failure, then the deletion once)
+            #expect(try await h.count("SELECT attempts FROM sync_failures WHERE entity = 'Invoice' AND crm_id = ?", [paid]) == 2)
+            #expect(try await h.count("SELECT count(*) FROM sync_failures WHERE entity = 'Invoice' AND crm_id = ? AND resolved_at IS NULL", [paid]) == 1)
+            // Staff settle it; the next scan leaves it settled.
+            try await h.pool.write { try $0.execute(sql: "UPDATE sync_failures SET resolved_at = 1 WHERE entity = 'Invoice' AND crm_id = ?", arguments: [paid]) }
+            _ = await sync.scanDeletions()
+            #expect(try await h.count("SELECT count(*) FROM sync_failures WHERE entity = 'Invoice' AND crm_id = ? AND resolved_at IS NULL", [paid]) == 0)
             #expect(try await h.count("SELECT count(*) FROM audit_events WHERE action = 'invoice.void'") == 1)
         }
     }

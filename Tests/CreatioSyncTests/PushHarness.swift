@@ -88,7 +88,7 @@ struct PushHarness: Sendable {
 
     /// A customer of the portal account synced from this CRM account, with a saved Visa •••• 4242.
     func customer(crmAccount: String, email: String = "payer@example.com") async throws -> (scope: CustomerScope, method: String) {
-        let accountId = try #require(try await CreatioSyncStore(db: h.pool, clock: .system).accountId(crmId: crmAccount))
+        let accountId = try #require(try await CreatioSyncStore(db: h.pool, clock: .system).accountIds(crmIds: [crmAccount])[crmAccount])
         let system = AuditEvent(action: "test.seed", actorKind: .system, actorLabel: "tests", clientAddress: "tests")
         _ = try await services.invitations.invite(email: email, accounts: [accountId], invitedBy: system)
         let userId = try await services.directory.activateCustomerForDemo(email: email, password: "correct horse battery staple")

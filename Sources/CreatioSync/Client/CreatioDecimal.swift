@@ -110,14 +110,3 @@ public enum CreatioDecimal {
         }
     }
 }
-
-extension CreatioDecimal {
-    /// Minor units as exact decimal text for Creatio: (12050, 2) → "120.50", (5, 2) → "0.05", (700, 0) → "700".
-    public static func text(minorUnits: Int64, digits: Int) -> String {
-        let magnitude = String(minorUnits.magnitude)
-        let sign = minorUnits < 0 ? "-" : ""
-        guard digits > 0 else { return sign + magnitude }
-        let padded = String(repeating: "0", count: max(0, digits + 1 - magnitude.count)) + magnitude
-        return sign + padded.dropLast(digits) + "." + padded.suffix(digits)
-    }
-}

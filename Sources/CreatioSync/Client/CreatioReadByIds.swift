@@ -6,6 +6,11 @@ extension CreatioClient {
     /// limit (a test checks it). Fewer, larger reads matter: a first import reads lines for every invoice.
     package static let idsPerFilter = 28
 
+    /// `field eq a or field eq b …` over GUIDs.
+    package static func anyOf(_ field: String, _ ids: [String]) -> String {
+        ids.map { "\(field) eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
+    }
+
     package static func chunks(_ ids: [String]) -> [[String]] {
         stride(from: 0, to: ids.count, by: idsPerFilter).map { Array(ids[$0..<min($0 + idsPerFilter, ids.count)]) }
     }
@@ -27,8 +32,7 @@ extension CreatioClient {
                       pageSize: Int) async throws -> [OrderedJSON] {
         var records: [OrderedJSON] = []
         for chunk in Self.chunks(ids) {
-            let filter = chunk.map { "\(key) eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
-            records += try await readAll(collection, filter: filter, select: select, orderBy: orderBy, pageSize: pageSize)
+            records += try await readAll(collection, filter: Self.anyOf(key, chunk), select: select, orderBy: orderBy, pageSize: pageSize)
         }
         return records
     }

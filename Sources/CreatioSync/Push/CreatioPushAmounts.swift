@@ -26,31 +26,41 @@ extension CreatioPushService {
             for record in records {
                 if let id = record["Id"]?.text?.lowercased() { amounts[id] = record["PaymentAmount"] ?? .null }
             }
-            for item in items {
+            // Each invoice's figure once (a payment and its link row may name the same invoice), all in one write.
+            var figures: [String: Int64] = [:]
+            for item in items where figures[item.crmInvoiceId] == nil {
                 // An invoice Creatio no longer has: the PATCH will say so.
                 guard let value = amounts[item.crmInvoiceId.lowercased()] else { continue }
                 do {
-                    let crm = try CreatioDecimal.scaled(value, digits: item.currency.minorDigits)
-                    let seen = try await outbox.paymentFigures.observe(crmInvoiceId: item.crmInvoiceId, crmAmount: crm)
-                    if let problem = seen.problem { outcomes[item.id] = .failed(problem, permanent: false) }
-                    if case .recorded(let paymentId, let amount) = seen {
-                        logger.notice("a payment recorded in Creatio was taken in before pushing",
-                                      metadata: ["invoice": "\(item.crmInvoiceId)", "payment": "\(paymentId)", "amount": "\(amount.plain)"])
-                    }
+                    figures[item.crmInvoiceId] = try CreatioDecimal.scaled(value, digits: item.currency.minorDigits)
                 } catch {
                     outcomes[item.id] = .failed("Creatio's PaymentAmount could not be taken in: \(error)", permanent: false)
                 }
             }
+            let observed = try await outbox.paymentFigures.observe(figures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            for (crmInvoiceId, result) in observed {
+                if case .success(.recorded(let paymentId, let amount)) = result {
+                    logger.notice("a payment recorded in Creatio was taken in before pushing",
+                                  metadata: ["invoice": "\(crmInvoiceId)", "payment": "\(paymentId)", "amount": "\(amount.plain)"])
+                }
+            }
+            for item in items where outcomes[item.id] == nil {
+                switch observed[item.crmInvoiceId] {
+                case .success(let seen): if let problem = seen.problem { outcomes[item.id] = .failed(problem, permanent: false) }
+                case .failure(let error): outcomes[item.id] = .failed("Creatio's PaymentAmount could not be taken in: \(error)", permanent: false)
+                case nil: break
+                }
+            }
         } catch {
-            for item in items { outcomes[item.id] = .failed("Creatio's PaymentAmount could not be read before pushing: \(error)", permanent: false) }
+            for item in items { outcomes[item.id] = .failed("Creatio's PaymentAmount could not be read or taken in before pushing: \(error)", permanent: false) }
         }
         return outcomes
     }
 
     /// A link row's URL, rebuilt from the link's id ("" for a withdrawn link, which empties the CRM's
     /// field): nil when there is nothing current to show (a newer link was delivered, or this one was
-    /// revoked or has expired).
-    func linkURL(_ item: CRMOutboxItem) async throws -> Result<String?, OutcomeError> {
+    /// revoked or has expired). A link that cannot be read fails its own row only, to be retried.
+    func linkURL(_ item: CRMOutboxItem) async -> Result<String?, OutcomeError> {
         guard !item.superseded else { return .success(nil) }
         if item.payload.clearsLink == true { return .success("") }
         guard let linkId = item.payload.linkId else { return .success(nil) }
@@ -58,7 +68,11 @@ extension CreatioPushService {
             return .failure(OutcomeError(.failed("payment links are not configured here (PORTAL_KEY_FILE), so the link's URL cannot be rebuilt",
                                                  permanent: false)))
         }
-        return .success(try await links.url(linkId: linkId))
+        do {
+            return .success(try await links.url(linkId: linkId))
+        } catch {
+            return .failure(OutcomeError(.failed("the payment link could not be read: \(error)", permanent: false)))
+        }
     }
 
     struct OutcomeError: Error {

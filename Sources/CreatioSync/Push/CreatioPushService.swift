@@ -108,7 +108,7 @@ public struct CreatioPushService: Sendable {
             }
             var link: String?
             if item.topic == .invoiceLink {
-                switch try await linkURL(item) {
+                switch await linkURL(item) {
                 case .success(let url?): link = url
                 case .success(nil):
                     outcomes[item.id] = .delivered // superseded, revoked or expired: a newer link is the news, if any
@@ -190,7 +190,7 @@ public struct CreatioPushService: Sendable {
             switch results[String(item.id)] {
             case .success?: outcomes[item.id] = .delivered
             case .failure(let error)?: outcomes[item.id] = .failed(error.description, permanent: Self.isPermanent(error))
-            case nil: outcomes[item.id] = .failed("Creatio did not answer this sub-request of the $batch", permanent: false)
+            case nil: preconditionFailure("CreatioClient.batch answers every sub-request it was given")
             }
         }
         return outcomes
@@ -217,7 +217,7 @@ public struct CreatioPushService: Sendable {
         let target = figures.crmTarget
         let invoiceFigures: [(CreatioFieldMap.Field, OrderedJSON)] = [
             (.paymentStatusId, .string(statuses.id(for: figures.status))),
-            (.paymentAmount, .number(CreatioDecimal.text(minorUnits: target.minorUnits, digits: target.currency.minorDigits))),
+            (.paymentAmount, .number(target.plain)),
         ]
         let card: [(CreatioFieldMap.Field, OrderedJSON)] = [
             (.gatewayTransactionId, text(payload.transactionId)), (.paymentStatus, text(payload.paymentStatus)),

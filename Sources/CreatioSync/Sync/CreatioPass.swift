@@ -15,6 +15,8 @@ public struct CreatioPass: Sendable {
     static let linksPerPass = 5_000
     /// Seconds between deletion scans in `portal worker`.
     public static let deletionScanInterval = 6 * 3_600
+    /// Seconds after the worker starts before its first deletion scan.
+    public static let deletionScanFirstRunAfter = 15 * 60
 
     public init(sync: CreatioSyncService, push: CreatioPushService, links: PaymentLinkService? = nil, logger: Logger) {
         self.sync = sync

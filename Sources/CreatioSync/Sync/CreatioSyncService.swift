@@ -199,7 +199,7 @@ public struct CreatioSyncService: Sendable {
         async throws -> (imported: Int, failed: Int, missing: [String]) {
         var imported = 0, failed = 0, missing: [String] = []
         for chunk in Self.chunks(ids) {
-            let records = try await readAll(entity, filter: Self.anyOf("Id", chunk), select: select)
+            let records = try await readAll(entity, filter: CreatioClient.anyOf("Id", chunk), select: select)
             let found = Set(records.compactMap { $0["Id"]?.text?.lowercased() })
             missing += chunk.filter { !found.contains($0.lowercased()) }
             guard !records.isEmpty else { continue }
@@ -233,11 +233,17 @@ public struct CreatioSyncService: Sendable {
     func importContacts(_ page: [OrderedJSON]) async throws -> [String: String] {
         var failures: [String: String] = [:]
         var inputs: [ContactInput] = []
+        func crmAccount(_ record: OrderedJSON) -> String? {
+            guard let id = record["AccountId"]?.text, id != CreatioSimulator.zeroGuid, !id.isEmpty else { return nil }
+            return id
+        }
+        // The page's accounts in one read.
+        let known = try await store.accountIds(crmIds: page.compactMap(crmAccount))
         for record in page {
             let id = record["Id"]!.text!
             var accountId: String?
-            if let crmAccount = record["AccountId"]?.text, crmAccount != CreatioSimulator.zeroGuid, !crmAccount.isEmpty {
-                guard let known = try await store.accountId(crmId: crmAccount) else {
+            if let crmAccount = crmAccount(record) {
+                guard let known = known[crmAccount] else {
                     failures[id] = "account \(crmAccount) has not been synced"
                     continue
                 }
@@ -323,10 +329,7 @@ public struct CreatioSyncService: Sendable {
         for line in page {
             if let id = line["InvoiceId"]?.text?.lowercased(), id != CreatioSimulator.zeroGuid, !invoiceIds.contains(id) { invoiceIds.append(id) }
         }
-        var found: [OrderedJSON] = []
-        for chunk in Self.chunks(invoiceIds) {
-            found += try await readAll("Invoice", filter: Self.anyOf("Id", chunk), select: Self.invoiceColumns)
-        }
+        let found = try await read("Invoice", ids: invoiceIds, select: Self.invoiceColumns)
         let writeInvoices = try await prepareInvoices(found, currencies: currencies, statuses: statuses)
         let foundIds = Set(found.compactMap { $0["Id"]?.text?.lowercased() })
         return {
@@ -355,7 +358,7 @@ public struct CreatioSyncService: Sendable {
             func readNext() {
                 guard let chunk = pending.popFirst() else { return }
                 // The navigation form: "InvoiceId eq …" can fail on real instances with "Column by path … not found".
-                group.addTask { try await readAll("InvoiceProduct", filter: Self.anyOf("Invoice/Id", chunk), select: Self.lineColumns, orderBy: Self.lineOrder) }
+                group.addTask { try await readAll("InvoiceProduct", filter: CreatioClient.anyOf("Invoice/Id", chunk), select: Self.lineColumns, orderBy: Self.lineOrder) }
             }
             for _ in 0..<Self.concurrentReads { readNext() }
             // Each chunk holds whole invoices, so the order chunks arrive in does not matter.
@@ -433,11 +436,6 @@ public struct CreatioSyncService: Sendable {
     static let lineOrder = ["CreatedOn", "Id"]
     /// Reads of one page's lines in flight at once.
     static let concurrentReads = 4
-
-    /// `field eq a or field eq b …` over GUIDs.
-    static func anyOf(_ field: String, _ ids: [String]) -> String {
-        ids.map { "\(field) eq \(ODataLiteral.guid($0))" }.joined(separator: " or ")
-    }
 
     static func chunks(_ ids: [String]) -> [[String]] { CreatioClient.chunks(ids) }
 

@@ -45,21 +45,17 @@ struct CreatioSyncStore: Sendable {
         }
     }
 
-    func recordFailure(_ entity: String, crmId: String, error: String) async throws {
+    /// Files (or files again, reopened) a record that could not be imported. `once`: for a failure a
+    /// scan would find again and again — a record already filed with this same error (open, or since
+    /// resolved by staff) is left as it is, so it is not reopened; one filed for another reason is.
+    func recordFailure(_ entity: String, crmId: String, error: String, once: Bool = false) async throws {
         let now = clock.nowSeconds()
         try await db.write { db in
             try db.execute(sql: """
                 INSERT INTO sync_failures (entity, crm_id, error, first_seen_at, last_seen_at, attempts) VALUES (?, ?, ?, ?, ?, 1)
                 ON CONFLICT (entity, crm_id) DO UPDATE SET error = excluded.error, last_seen_at = excluded.last_seen_at,
                     attempts = attempts + 1, resolved_at = NULL
-                """, arguments: [entity, crmId, error, now, now])
-        }
-    }
-
-    /// Whether this record was ever filed as failing (open or since resolved).
-    func hasFailure(_ entity: String, crmId: String) async throws -> Bool {
-        try await db.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM sync_failures WHERE entity = ? AND crm_id = ?", arguments: [entity, crmId]) ?? false
+                """ + (once ? " WHERE sync_failures.error != excluded.error" : ""), arguments: [entity, crmId, error, now, now])
         }
     }
 
@@ -99,13 +95,6 @@ struct CreatioSyncStore: Sendable {
                                             arguments: StatementArguments(slice)) { ids[row["external_id"]] = row["id"] }
             }
             return ids
-        }
-    }
-
-    /// The portal account synced from a CRM Account id.
-    func accountId(crmId: String) async throws -> String? {
-        try await db.read { db in
-            try String.fetchOne(db, sql: "SELECT id FROM accounts WHERE external_id = ?", arguments: [crmId])
         }
     }
 }

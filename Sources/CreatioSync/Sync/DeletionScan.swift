@@ -27,10 +27,8 @@ extension CreatioSyncService {
                 case .keptWithPayments:
                     kept += 1
                     // Filed once: re-filing it every scan would reopen it after staff dealt with it.
-                    if try await !store.hasFailure("Invoice", crmId: crmId) {
-                        try await store.recordFailure("Invoice", crmId: crmId,
-                                                      error: "deleted in Creatio, but payments were made against it here; kept for staff to settle")
-                    }
+                    try await store.recordFailure("Invoice", crmId: crmId, error: "deleted in Creatio, but payments were made against it here; "
+                                                  + "kept for staff to settle", once: true)
                 }
             }
             return (changed, kept)

@@ -39,13 +39,8 @@ public struct CRMPaymentFigures: Sendable {
     }
 
     /// Compares the CRM's PaymentAmount (minor units of the invoice's currency) with the one last
-    /// seen or pushed, and records an increase as a payment. `crmInvoiceId` is Creatio's Invoice.Id.
-    @discardableResult
-    public func observe(crmInvoiceId: String, crmAmount: Int64) async throws -> Observation {
-        try await observe([(crmInvoiceId, crmAmount)])[crmInvoiceId]?.get() ?? .unknownInvoice
-    }
-
-    /// `observe` for a page of invoices in one transaction, keyed by CRM id (a pull writes a page at once).
+    /// seen or pushed, and records an increase as a payment; `crmInvoiceId` is Creatio's Invoice.Id.
+    /// A page of invoices in one transaction, keyed by CRM id (a pull writes a page at once, a push a claim).
     public func observe(_ figures: [(crmInvoiceId: String, crmAmount: Int64)]) async throws -> [String: Result<Observation, any Error>] {
         guard !figures.isEmpty else { return [:] }
         let now = clock.nowSeconds()

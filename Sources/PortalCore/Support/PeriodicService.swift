@@ -6,18 +6,23 @@ import ServiceLifecycle
 public struct PeriodicService: Service {
     public let name: String
     public let interval: Duration
+    /// How long after start the first round runs (the rest follow `interval` apart).
+    public let firstRunAfter: Duration
     let logger: Logger
     let work: @Sendable () async throws -> Void
 
-    public init(name: String, interval: Duration, logger: Logger, work: @escaping @Sendable () async throws -> Void) {
+    public init(name: String, interval: Duration, firstRunAfter: Duration = .zero, logger: Logger,
+                work: @escaping @Sendable () async throws -> Void) {
         self.name = name
         self.interval = interval
+        self.firstRunAfter = firstRunAfter
         self.logger = logger
         self.work = work
     }
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
+            if firstRunAfter > .zero { try? await Task.sleep(for: firstRunAfter) }
             while !Task.isCancelled {
                 do {
                     try await work()
