@@ -65,11 +65,17 @@ public struct PortalServices: Sendable {
         /// The CRM connection for the integration page; nil when Creatio is not configured.
         public var integration: (any IntegrationControl)?
         public var syncAlertPolicy = SyncAlertPolicy()
-        /// Read-only connections for the session lookups that run on the request's own thread: one
-        /// per cooperative thread, which is one per core.
-        public var inlineReaders = ProcessInfo.processInfo.activeProcessorCount
-        /// Lanes for the customer pages' bounded reads (`ReadLanes`), one per core; 0 reads them from the pool.
-        public var readLanes = ProcessInfo.processInfo.activeProcessorCount
+        /// Read-only connections for the session lookups that run on the request's own thread, and
+        /// lanes for the customer pages' bounded reads (`ReadLanes`). Only a process that serves pages
+        /// needs them (`servingPages()`); 0 reads through the pool.
+        public var inlineReaders = 0
+        public var readLanes = 0
+
+        /// One inline connection and one read lane per core: one per cooperative thread.
+        public mutating func servingPages() {
+            inlineReaders = ProcessInfo.processInfo.activeProcessorCount
+            readLanes = ProcessInfo.processInfo.activeProcessorCount
+        }
         /// For background work that records its failures on rows and also logs them (webhooks).
         public var logger: Logger
 

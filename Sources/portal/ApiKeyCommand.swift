@@ -36,8 +36,8 @@ struct ApiKeyCommand: AsyncParsableCommand {
         func run() async throws {
             try await withApiKeys(options) { keys in
                 for key in try await keys.list() {
-                    let state = key.revokedAt.map { "revoked \(isoDate($0))" } ?? "active"
-                    let used = key.lastUsedAt.map { "last used \(isoDate($0))" } ?? "never used"
+                    let state = key.revokedAt.map { "revoked \(ISOTime.string($0))" } ?? "active"
+                    let used = key.lastUsedAt.map { "last used \(ISOTime.string($0))" } ?? "never used"
                     print("\(key.id)\t\(key.name)\t\(key.scopes.joined(separator: " "))\t\(state)\t\(used)")
                 }
             }
@@ -81,10 +81,4 @@ func withServices(_ options: ConfigOptions, needPublicURL: Bool = false, _ body:
             throw ExitCode.failure
         }
     }
-}
-
-func isoDate(_ seconds: Int64) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
 }

@@ -89,7 +89,8 @@ extension BenchCommand {
         func run() async throws {
             try await runReportingConfiguration {
                 let configuration = try options.load(needPublicURL: .optional, needMail: .optional)
-                let runtime = try await Runtime.open(configuration, logger: makeLogger(level: try options.logLevelValue()))
+                // The page's stages as `portal serve` runs them.
+                let runtime = try await Runtime.open(configuration, logger: makeLogger(level: try options.logLevelValue()), servesPages: true)
                 let stages = try await PageBench.invoiceList(services: runtime.services, templatesDirectory: configuration.templatesDirectory,
                                                              email: email, query: query, runs: runs)
                 for stage in stages {

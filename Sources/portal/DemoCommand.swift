@@ -61,7 +61,7 @@ struct Demo: AsyncParsableCommand {
             let creatioAddress = "http://\(host):\(creatioPort ?? port + 2)"
             let creatio = CreatioConfiguration(baseURL: URL(string: creatioAddress)!, odataPath: "0/odata",
                                                auth: .forms(user: crm.user, password: crm.password))
-            let runtime = try await Runtime.open(configuration, logger: logger, creatio: creatio)
+            let runtime = try await Runtime.open(configuration, logger: logger, creatio: creatio, servesPages: true)
             let seeded = try await DemoSeed(services: runtime.services).run(creatio: (crm.accountId, crm.accountName))
 
             // Written unbuffered: the server runs on and the logins must show at once.

@@ -47,8 +47,8 @@ struct PaymentLinksCommand: AsyncParsableCommand {
         func run() async throws {
             try await withPaymentLinks(options) { links in
                 for key in try await links.keys.list() {
-                    let state = key.isCurrent ? "current" : key.retiredAt.map { "retired \(isoDate($0))" } ?? "verifies older links"
-                    print("\(key.id)\tcreated \(isoDate(key.createdAt))\t\(state)")
+                    let state = key.isCurrent ? "current" : key.retiredAt.map { "retired \(ISOTime.string($0))" } ?? "verifies older links"
+                    print("\(key.id)\tcreated \(ISOTime.string(key.createdAt))\t\(state)")
                 }
             }
         }
@@ -67,7 +67,7 @@ struct PaymentLinksCommand: AsyncParsableCommand {
                 let link = try await links.issue(invoiceId: invoice, actor: AuditEvent(action: "", actorKind: .system, actorLabel: "cli",
                                                                                        clientAddress: "cli"))
                 print(link.url)
-                print("expires \(isoDate(link.expiresAt))")
+                print("expires \(ISOTime.string(link.expiresAt))")
             }
         }
     }

@@ -15,8 +15,9 @@ struct Runtime {
 
     /// `creatio`: the CRM connection the staff console's integration page uses (reprocessing,
     /// reconciliation); nil leaves the page saying Creatio is not configured.
+    /// `servesPages`: the process answers page requests (serve, demo), so it gets the hot read paths.
     static func open(_ configuration: PortalConfiguration, logger: Logger, hasher: PasswordHasher = PasswordHasher(),
-                     creatio: CreatioConfiguration? = nil) async throws -> Runtime {
+                     creatio: CreatioConfiguration? = nil, servesPages: Bool = false) async throws -> Runtime {
         let secrets: SecretBox
         do {
             secrets = try SecretBox(keyFile: configuration.keyFile)
@@ -39,6 +40,7 @@ struct Runtime {
         dependencies.paymentLinkPolicy = configuration.paymentLinks
         dependencies.apiKeyPolicy = configuration.apiKeys
         dependencies.syncAlertPolicy = configuration.syncAlerts
+        if servesPages { dependencies.servingPages() }
         if let creatio {
             dependencies.integration = CreatioIntegrationControl(sync: CreatioSyncService(
                 client: CreatioClient(creatio), db: database, directory: DirectoryService(db: database, hasher: hasher, clock: .system),

@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
             var configuration = try options.load()
             try payments.apply(to: &configuration)
             let logger = makeLogger(level: try options.logLevelValue())
-            let runtime = try await Runtime.open(configuration, logger: logger, creatio: try creatio.optionalConfiguration())
+            let runtime = try await Runtime.open(configuration, logger: logger, creatio: try creatio.optionalConfiguration(), servesPages: true)
             let app = try await buildApplication(settings: runtime.webSettings(), services: runtime.services, logger: logger,
                                                  backgroundServices: try runtime.backgroundServices())
             logger.notice("portal listening", metadata: ["url": "\(configuration.publicURL)", "bind": "\(configuration.bindHost):\(configuration.bindPort)",
@@ -71,8 +71,10 @@ struct Worker: AsyncParsableCommand {
             if let creatioPass, let interval = creatioSettings?.interval {
                 // The pass logs its own failures; it never throws, so one bad round never stops the loop.
                 jobs.append(PeriodicService(name: "creatio", interval: .seconds(interval), logger: logger) { _ = await creatioPass.runOnce() })
-                // Creatio keeps no record of deletions: every id is compared, so far less often than the pull.
-                jobs.append(PeriodicService(name: "creatio-deletions", interval: .seconds(CreatioPass.deletionScanInterval), logger: logger) {
+                // Creatio keeps no record of deletions: every id is compared, so far less often than the pull,
+                // and not at start, where it would compete with the first pull on every restart or deploy.
+                jobs.append(PeriodicService(name: "creatio-deletions", interval: .seconds(CreatioPass.deletionScanInterval),
+                                            firstRunAfter: .seconds(CreatioPass.deletionScanFirstRunAfter), logger: logger) {
                     _ = await creatioPass.scanDeletions()
                 })
             }

@@ -5,6 +5,25 @@ import Testing
 
 /// The integration page's reads and the outbox actions, against real SQLite.
 @Suite struct IntegrationServiceTests {
+    /// A row whose topic this version does not know is refused like an unreadable payload, never
+    /// pushed as a payment result.
+    @Test func anUnknownOutboxTopicIsReportedNotGuessed() async throws {
+        let t = try await TestServices()
+        let acme = try await t.services.directory.upsertAccount(name: "Acme")
+        let invoice = try await t.invoice(acme, number: "INV-7")
+        try await t.database.pool.write { try $0.execute(sql: "UPDATE invoices SET external_id = 'crm-7' WHERE id = ?", arguments: [invoice]) }
+        let known = try await t.outboxRow(invoice, topic: "payment.refund")
+        let unknown = try await t.outboxRow(invoice, topic: "payment.chargeback")
+        t.clock.advance(by: 3_601)
+        // One row per invoice is due at a time: the known one first, then the other.
+        let first = try await t.services.crmOutbox.claim(limit: 10)
+        #expect(first.items.map(\.id) == [known] && first.items[0].payloadError == nil)
+        #expect(try await t.services.crmOutbox.delivered(known, lease: first.token))
+        let second = try await t.services.crmOutbox.claim(limit: 10)
+        #expect(second.items.map(\.id) == [unknown])
+        #expect(second.items.first?.payloadError?.contains("\"payment.chargeback\"") == true)
+    }
+
     @Test func statusShowsPullsPushesFailuresAndTheBacklog() async throws {
         let t = try await TestServices()
         let integration = t.services.integration

@@ -33,12 +33,15 @@ struct TestServices {
     init() async throws {
         database = try TestDatabase()
         clock = ManualClock()
-        services = try await PortalServices(.init(
+        var dependencies = PortalServices.Dependencies(
             database: database.pool, clock: clock.clock,
             secrets: SecretBox(key: .init(size: .bits256)),
             hasher: PasswordHasher(testingParameters: Self.cheapHashing),
             mailTemplates: try await MailTemplates(directory: TestDatabase.templatesDirectory),
-            links: LinkBuilder(publicURL: "https://portal.test")))
+            links: LinkBuilder(publicURL: "https://portal.test"))
+        // The session and invoice reads as `portal serve` makes them.
+        dependencies.servingPages()
+        services = try await PortalServices(dependencies)
     }
 
     /// An active customer with a password and a confirmed authenticator; returns id and secret.

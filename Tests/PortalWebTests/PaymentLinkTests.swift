@@ -278,6 +278,40 @@ import Testing
         }
     }
 
+    /// The link is checked again in the transaction that reserves the payment: withdrawn after the
+    /// payer's page checked it, it takes no payment, and the form then says it was withdrawn.
+    @Test func aLinkWithdrawnWhileThePayerTypesTakesNoPayment() async throws {
+        try await withAcme { setup in
+            let services = setup.portal.services
+            let (id, path) = try await linked(setup, "INV-LATE", dueIn: 10, amount: 3_000)
+            let checked = try await services.paymentLinks.inspect(String(path.split(separator: "/").last!))
+            #expect(checked.state == .payable)
+            let payer = Browser(setup.client)
+            let form = try await payer.get(path)
+            // Pages at a link's URL carry its token: never kept in a cache.
+            #expect(form.headers[.cacheControl] == "no-store")
+            let finance = try await services.directory.createStaff(email: "fin@example.com", name: "Fin", role: .finance, password: "staff correct horse battery",
+                                                                   actor: AuditEvent(action: "", actorKind: .system))
+            try await services.paymentLinks.revoke(invoiceId: id, reason: "disputed", actor: .staffActor(finance, client: .system))
+            let card = try await PaymentMethodsTests.token(setup.base, number: "4242424242424242")
+            await #expect(throws: PaymentError.linkNotUsable) {
+                try await services.payments.pay(checked.scope, .init(
+                    requestKey: SecretToken.generate(), invoiceIds: [id], amount: .typed(""),
+                    method: .newCard(browserResult: ["token": card], billingName: "Bob Payer", billingPostcode: "10115", keep: false),
+                    source: .paymentLink, actor: AuditEvent(action: "", actorKind: .anonymous), accountName: "Acme", email: ""))
+            }
+            #expect(setup.counting.chargeCalls.withLock { $0 } == 0)
+            #expect(try await status(setup, id) == ("open", 3_000))
+            #expect(try await setup.portal.database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM payments") } == 0)
+            // Through the page, the same form is answered with the withdrawn link's page.
+            let answer = try await payer.post(path, ["request_key": try #require(form.hiddenField("request_key")), "token": card,
+                                                     "billing_name": "Bob Payer", "billing_postcode": "10115"])
+            #expect(answer.status == .gone && answer.contains("Payment link withdrawn"))
+            #expect(answer.headers[.cacheControl] == "no-store")
+            #expect(setup.counting.chargeCalls.withLock { $0 } == 0)
+        }
+    }
+
     @Test func voidExpiredRevokedAndForgedLinksGetClearPages() async throws {
         try await withAcme { setup in
             let services = setup.portal.services

@@ -142,6 +142,7 @@ func withPortal(publicURL: String = "http://127.0.0.1", hasher: PasswordHasher =
         mailTemplates: try await MailTemplates(directory: templates), links: LinkBuilder(publicURL: publicURL),
         gateway: gateway, billingAddress: billingAddress)
     dependencies.integration = integration?(database)
+    dependencies.servingPages()
     let services = try await PortalServices(dependencies)
     var logger: Logger
     if let logs {

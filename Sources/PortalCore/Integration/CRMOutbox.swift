@@ -233,7 +233,9 @@ public struct CRMOutboxItem: Sendable, Equatable {
 
     init(row: Row) {
         id = row["id"]
-        topic = CRMOutbox.Topic(rawValue: row["topic"]) ?? .paymentResult
+        let storedTopic: String = row["topic"]
+        // An unknown topic is refused like an unreadable payload, never pushed as some other kind of row.
+        topic = CRMOutbox.Topic(rawValue: storedTopic) ?? .paymentResult
         invoiceId = row["invoice_id"]
         crmInvoiceId = row["external_id"]
         paymentId = row["payment_id"]
@@ -243,6 +245,7 @@ public struct CRMOutboxItem: Sendable, Equatable {
             payload = CRMPayload()
             payloadError = "the stored payload is not valid: \(error)"
         }
+        if CRMOutbox.Topic(rawValue: storedTopic) == nil { payloadError = "the stored topic \"\(storedTopic)\" is not one this version knows" }
         attempts = row["attempts"]
         currency = CurrencyCode(row["currency"]) ?? CurrencyCode("XXX")!
         superseded = row["superseded"]

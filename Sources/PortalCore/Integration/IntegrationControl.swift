@@ -4,7 +4,8 @@
 public protocol IntegrationControl: Sendable {
     /// Reads these failed records again by id from the CRM and imports what now maps. One outcome per id.
     func reprocess(entity: String, crmIds: [String]) async throws -> [ReprocessOutcome]
-    /// The CRM's view of these invoices, keyed by CRM id; the currency says how to read each amount.
+    /// The CRM's view of these invoices, keyed by lower-cased CRM id (as `currencies` is); the
+    /// currency says how to read each amount.
     /// An id the CRM does not have is left out.
     func crmInvoices(_ currencies: [String: CurrencyCode]) async throws -> [String: CRMInvoiceState]
 }

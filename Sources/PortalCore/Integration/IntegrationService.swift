@@ -12,7 +12,7 @@ public struct IntegrationService: Sendable {
 
     /// Shown even before their first pull, so a missing one stands out.
     public static let entities = ["Account", "Contact", "Invoice", "InvoiceProduct"]
-    public static let topics = ["payment.result", "payment.refund", "invoice.link"]
+    public static let topics = CRMOutbox.Topic.allCases.map(\.rawValue)
     /// At most this many failures are reprocessed by one "reprocess all".
     public static let reprocessBatch = 500
     static let listLimit = 200

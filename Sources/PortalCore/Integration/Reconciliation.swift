@@ -63,7 +63,7 @@ public enum Reconciliation {
         for payment in payments {
             for invoice in payment.invoices {
                 guard let crmId = invoice.crmId, seen.insert(invoice.id).inserted else { continue }
-                found += compare(invoice, crm[crmId.lowercased()] ?? crm[crmId], paymentId: payment.id)
+                found += compare(invoice, crm[crmId.lowercased()], paymentId: payment.id)
             }
         }
         return found

@@ -34,7 +34,9 @@ public struct ApiKey: Sendable, Equatable {
 /// Bearer keys for the JSON API (Creatio's processes). A key is random, shown once when created,
 /// and kept only as its SHA-256; it carries scopes, can be revoked, and is rate-limited per key.
 public struct ApiKeyService: Sendable {
-    public static let knownScopes: Set<String> = ["payment-links"]
+    /// Creating payment links (`POST /api/v1/payment-links`).
+    public static let paymentLinksScope = "payment-links"
+    public static let knownScopes: Set<String> = [paymentLinksScope]
     static let prefix = "ppk_"
 
     let db: any DatabaseWriter

@@ -80,6 +80,8 @@ public enum PaymentError: Error, Equatable, Sendable {
     case gateway(String)
     /// A payment for this invoice (its number) is still waiting for its answer.
     case paymentInProgress(String, paymentId: String)
+    /// The payment link was withdrawn, expired or had its key retired since the payer's page checked it.
+    case linkNotUsable
 }
 
 /// Rules a business sets for payments.

@@ -108,6 +108,12 @@ public struct PaymentService: Sendable {
                 return (id, false)
             }
             _ = try Self.payableInvoices(scope, submission.invoiceIds, today: CalendarDate(Date(timeIntervalSince1970: TimeInterval(now))), db)
+            if case .paymentLink(let linkId, let invoiceId) = scope.holder {
+                // In the transaction that reserves the payment: staff may have withdrawn the link (or it
+                // expired) after the payer's page checked it, and a withdrawn link takes no payment.
+                guard try Row.fetchOne(db, sql: PaymentLinkService.liveLinks(of: "?") + " AND l.id = ?", arguments: [invoiceId, now, linkId]) != nil
+                else { throw PaymentError.linkNotUsable }
+            }
             let id = OpaqueID.make("pay")
             try db.execute(sql: """
                 INSERT INTO payments (id, account_id, amount, currency, status, gateway, request_key, source, payment_method_id,

@@ -111,14 +111,12 @@ public struct AuditService: Sendable {
     /// the page on screen), newest first, as RFC 4180 CSV with formula-like cells neutralised.
     public func csv(_ filter: AuditFilter, limit: Int = 100_000) async throws -> String {
         let events = try await fetch(filter, limit: limit, offset: 0, beforeId: nil)
-        let time = ISO8601DateFormatter()
-        time.timeZone = TimeZone(identifier: "UTC")
         var writer = CSVWriter()
         writer.row(["Event", "Time (UTC)", "Action", "Outcome", "Actor kind", "Actor id", "Actor", "Impersonator id",
                     "Subject kind", "Subject id", "Account id", "Client address", "Details"])
         for e in events {
             let details = String(decoding: try JSONEncoder.sorted.encode(e.details), as: UTF8.self)
-            writer.row(["\(e.id)", time.string(from: Date(timeIntervalSince1970: TimeInterval(e.occurredAt))), e.action,
+            writer.row(["\(e.id)", ISOTime.string(e.occurredAt), e.action,
                         e.outcome.rawValue, e.actorKind.rawValue, e.actorId ?? "", e.actorLabel, e.impersonatorId ?? "",
                         e.subject?.kind.rawValue ?? "", e.subject?.id ?? "", e.accountId ?? "", e.clientAddress, details])
         }

@@ -38,29 +38,26 @@ struct PaymentLinkController {
             return .redirect(to: SitePath.paymentLinkPayment(token, done.id), type: .normal)
         }
         guard link.state == .payable else { return refused(context, state: link.state, token: token, pendingPayment: link.pendingPaymentId) }
-        let card = HostedFieldsView.browserResult(form)
-        let billingName = String(form.value("billing_name").prefix(200))
-        let billingPostcode = String(form.value("billing_postcode").prefix(20))
-        guard HostedFieldsView.hasCard(card) else {
-            return try await renderForm(context, token: token, link: link, requestKey: requestKey, error: "Enter your card details in the secure card form.")
-        }
-        guard !billingName.isEmpty, !billingPostcode.isEmpty else {
-            return try await renderForm(context, token: token, link: link, requestKey: requestKey,
-                                        error: "Enter the name on the card and its billing postcode.")
+        let entered = PaymentsController.Entered(form)
+        if let problem = HostedFieldsView.cardEntryProblem(entered.card, billingName: entered.billingName, billingPostcode: entered.billingPostcode) {
+            return try await renderForm(context, token: token, link: link, requestKey: requestKey, error: problem)
         }
         do {
             let payment = try await services.payments.pay(link.scope, .init(
                 requestKey: requestKey, invoiceIds: [link.invoice.id], amount: .typed(""),
-                method: .newCard(browserResult: card, billingName: billingName, billingPostcode: billingPostcode, keep: false),
+                method: .newCard(browserResult: entered.card, billingName: entered.billingName, billingPostcode: entered.billingPostcode,
+                                 keep: false),
                 source: .paymentLink, actor: Self.actor(link, context), accountName: link.accountName, email: ""))
             return .redirect(to: SitePath.paymentLinkPayment(token, payment.id), type: .normal)
         } catch let error as PaymentError {
             if let payment = try await services.payments.existing(link.scope, requestKey: requestKey) {
                 return .redirect(to: SitePath.paymentLinkPayment(token, payment.id), type: .normal)
             }
-            if case .paymentInProgress = error, let again = try await inspect(token), again.state == .processing {
-                // Another payment for the invoice began between this page's check and the reservation.
-                return refused(context, state: .processing, token: token, pendingPayment: again.pendingPaymentId)
+            // The invoice or the link changed between this page's check and the reservation (paid or voided,
+            // the link withdrawn or expired, another payment begun): the page says what it is now.
+            guard let again = try await inspect(token) else { return refused(context, state: nil) }
+            if again.state != .payable {
+                return refused(context, state: again.state, token: token, pendingPayment: again.pendingPaymentId)
             }
             return try await renderForm(context, token: token, link: link, requestKey: requestKey, error: ErrorMessages.payment(error))
         }
@@ -85,13 +82,10 @@ struct PaymentLinkController {
             throw PageError.notFound
         }
         var values = PaymentViewModels.detail(payment)
-        // The signed-in pages it would link to are not this payer's.
-        values["allocations"] = payment.allocations.map { ["number": $0.invoiceNumber, "amount": $0.amount.formatted] }
         values["retryURL"] = payment.status == .failed && link.state == .payable ? SitePath.paymentLink(token) : nil
         let origins = try await HostedFieldsView.addAuthentication(to: &values, payment: payment, services: services, scope: link.scope,
                                                                    accountName: link.accountName, email: "",
                                                                    action: SitePath.paymentLinkAuthenticated(token, payment.id))
-        values["linkURL"] = SitePath.paymentLink(token)
         var response = renderer.render("pay_link_payment", PageContext.anonymous(context, title: "Payment", ViewValues.compact(values)))
         if payment.isProcessing { response.headers[HTTPField.Name("Refresh")!] = "3" }
         if !origins.isEmpty {
@@ -160,8 +154,6 @@ struct PaymentLinkController {
         var response = renderer.render("pay_link", PageContext.anonymous(context, title: "Pay invoice \(invoice.number)", ViewValues.compact(values)),
                                        status: error == nil ? .ok : .unprocessableContent)
         response.headers[.contentSecurityPolicy] = SecurityHeadersMiddleware<PortalRequestContext>.policy(extraOrigins: origins)
-        // The page carries the link's token in its URL: keep it out of shared caches.
-        response.headers[.cacheControl] = "no-store"
         return response
     }
 }

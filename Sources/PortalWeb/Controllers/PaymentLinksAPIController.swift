@@ -7,7 +7,6 @@ import PortalCore
 /// Registered ahead of the session and CSRF middleware: the bearer API key is the authentication,
 /// so no session or cookie is ever made, and every answer (errors too) is JSON.
 struct PaymentLinksAPIController {
-    static let scope = "payment-links"
     let services: PortalServices
 
     func register(on router: Router<PortalRequestContext>) {
@@ -33,9 +32,24 @@ struct PaymentLinksAPIController {
     }
 
     @Sendable func create(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        do {
+            return try await answer(request, context: context)
+        } catch {
+            // Every answer is JSON, a failure of the portal's own too (it is logged, never shown).
+            context.logger.error("payment-link API request failed", metadata: ["error": "\(error)"])
+            return Self.internalError
+        }
+    }
+
+    static var internalError: Response {
+        json(.internalServerError, Failure(error: .init(code: "internal_error",
+            message: "The portal could not handle this request. Try again; if it keeps failing, tell the portal's operators.")))
+    }
+
+    private func answer(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let key: ApiKey
         do {
-            key = try await services.apiKeys.authenticate(bearer: Self.bearer(request), scope: Self.scope)
+            key = try await services.apiKeys.authenticate(bearer: Self.bearer(request), scope: ApiKeyService.paymentLinksScope)
         } catch let error as ApiKeyError {
             return Self.failure(error)
         }
@@ -56,15 +70,17 @@ struct PaymentLinksAPIController {
                                clientAddress: context.client.address)
         do {
             let link = try await services.paymentLinks.issue(invoiceId: invoiceId, actor: actor)
-            return Self.json(link.reused ? .ok : .created, Created(url: link.url, expiresAt: Self.iso8601(link.expiresAt), invoiceId: link.invoiceId))
+            return Self.json(link.reused ? .ok : .created, Created(url: link.url, expiresAt: ISOTime.string(link.expiresAt), invoiceId: link.invoiceId))
         } catch let error as PaymentLinkError {
-            let status: HTTPResponse.Status = switch error {
-            case .invoiceNotFound: .notFound
-            case .invoiceNotPayable: .conflict
-            default: .unprocessableContent
+            switch error {
+            case .invoiceNotFound:
+                return Self.json(.notFound, Failure(error: .init(code: "invoice_not_found", message: ErrorMessages.paymentLinkIssue(error))))
+            case .invoiceNotPayable:
+                return Self.json(.conflict, Failure(error: .init(code: "invoice_not_payable", message: ErrorMessages.paymentLinkIssue(error))))
+            default:
+                // The signing key or the caller's rights: the portal's side, not the invoice's.
+                throw error
             }
-            let code = if case .invoiceNotFound = error { "invoice_not_found" } else { "invoice_not_payable" }
-            return Self.json(status, Failure(error: .init(code: code, message: ErrorMessages.paymentLinkIssue(error))))
         }
     }
 
@@ -95,11 +111,5 @@ struct PaymentLinksAPIController {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    static func iso8601(_ seconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }

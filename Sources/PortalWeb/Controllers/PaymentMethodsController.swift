@@ -25,13 +25,8 @@ struct PaymentMethodsController {
         let browserResult = HostedFieldsView.browserResult(context.form)
         let name = context.form.value("billing_name")
         let postcode = context.form.value("billing_postcode")
-        guard !name.isEmpty, !postcode.isEmpty else {
-            return try await render(context, ["error": "Enter the name on the card and its billing postcode.", "billingName": name,
-                                              "billingPostcode": postcode], status: .unprocessableContent)
-        }
-        guard HostedFieldsView.hasCard(browserResult) else {
-            return try await render(context, ["error": "Enter your card details in the secure card form.", "billingName": name,
-                                              "billingPostcode": postcode], status: .unprocessableContent)
+        if let problem = HostedFieldsView.cardEntryProblem(browserResult, billingName: name, billingPostcode: postcode) {
+            return try await render(context, ["error": problem, "billingName": name, "billingPostcode": postcode], status: .unprocessableContent)
         }
         do {
             try await services.paymentMethods.add(scope, accountName: account.name, email: context.identity.user.email,

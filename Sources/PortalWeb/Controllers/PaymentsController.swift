@@ -33,11 +33,9 @@ struct PaymentsController {
             let card: String
             switch entered.method {
             case "new":
-                guard HostedFieldsView.hasCard(entered.card) else {
-                    throw Problem.message("Enter your card details in the secure card form.")
-                }
-                guard !entered.billingName.isEmpty, !entered.billingPostcode.isEmpty else {
-                    throw Problem.message("Enter the name on the card and its billing postcode.")
+                if let problem = HostedFieldsView.cardEntryProblem(entered.card, billingName: entered.billingName,
+                                                                    billingPostcode: entered.billingPostcode) {
+                    throw Problem.message(problem)
                 }
                 card = entered.cardLabel.isEmpty ? "New card" : "New card " + entered.cardLabel
             default:

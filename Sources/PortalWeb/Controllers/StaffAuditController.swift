@@ -42,22 +42,19 @@ struct StaffAuditController {
 
     /// Dates are whole days in UTC, `to` inclusive as people mean it.
     static func filter(_ request: Request) throws -> (AuditFilter, [String: String]) {
-        func text(_ name: String) -> String {
-            (request.uri.queryParameters[Substring(name)].map { String($0) } ?? "").trimmingCharacters(in: .whitespaces)
-        }
         var filter = AuditFilter(limit: 200)
         var entered: [String: String] = [:]
         for (name, keyPath) in [("actor", \AuditFilter.actor), ("customer", \AuditFilter.customer), ("action", \AuditFilter.action)] {
-            let value = text(name)
+            let value = request.queryText(name)
             if !value.isEmpty { filter[keyPath: keyPath] = value; entered[name] = value }
         }
-        for name in ["from", "to"] where !text(name).isEmpty {
-            guard let day = CalendarDate(iso: text(name)) else { throw PageError.badRequest("Dates are written YYYY-MM-DD.") }
+        for name in ["from", "to"] where !request.queryText(name).isEmpty {
+            guard let day = CalendarDate(iso: request.queryText(name)) else { throw PageError.badRequest("Dates are written YYYY-MM-DD.") }
             entered[name] = day.iso
             let seconds = Int64(day.date.timeIntervalSince1970)
             if name == "from" { filter.from = seconds } else { filter.to = seconds + 86_400 }
         }
-        if let page = Int(text("page")), page > 1 { filter.offset = (min(page, 10_000) - 1) * filter.limit }
+        if let page = Int(request.queryText("page")), page > 1 { filter.offset = (min(page, 10_000) - 1) * filter.limit }
         return (filter, entered)
     }
 }

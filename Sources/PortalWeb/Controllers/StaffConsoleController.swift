@@ -40,7 +40,7 @@ struct StaffConsoleController {
     }
 
     @Sendable func home(_ request: Request, context: StaffRequestContext) async throws -> Response {
-        let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(in: .whitespaces)
+        let query = request.queryText("q")
         var values: [String: Any] = ["query": query]
         if !query.isEmpty {
             let results = try await services.staffConsole.search(query)

@@ -54,24 +54,25 @@ struct StaffIntegrationController {
     }
 
     @Sendable func reconciliation(_ request: Request, context: StaffRequestContext) async throws -> Response {
-        let (from, to) = (Self.query(request, "from"), Self.query(request, "to"))
+        let (from, to) = (request.queryText("from"), request.queryText("to"))
         var values: [String: Any?] = ["from": from, "to": to]
+        var status = HTTPResponse.Status.ok
         if !from.isEmpty || !to.isEmpty {
             do {
                 let report = try await services.reconciliation.report(try ReconciliationRange(from: from, to: to))
                 values.merge(IntegrationViewModels.report(report)) { $1 }
             } catch let problem as ReconciliationRange.Problem {
                 values["error"] = ErrorMessages.reconciliationRange(problem)
-                return renderer.render("staff_reconciliation", StaffPageContext.values(context, title: "Reconciliation", ViewValues.compact(values)),
-                                       status: .badRequest)
+                status = .badRequest
             }
         }
-        return renderer.render("staff_reconciliation", StaffPageContext.values(context, title: "Reconciliation", ViewValues.compact(values)))
+        return renderer.render("staff_reconciliation", StaffPageContext.values(context, title: "Reconciliation", ViewValues.compact(values)),
+                               status: status)
     }
 
     @Sendable func reconciliationCSV(_ request: Request, context: StaffRequestContext) async throws -> Response {
         let range: ReconciliationRange
-        do { range = try ReconciliationRange(from: Self.query(request, "from"), to: Self.query(request, "to")) } catch {
+        do { range = try ReconciliationRange(from: request.queryText("from"), to: request.queryText("to")) } catch {
             throw PageError.badRequest(ErrorMessages.reconciliationRange(error))
         }
         let report = try await services.reconciliation.report(range)
@@ -105,9 +106,5 @@ struct StaffIntegrationController {
         var page = StaffPageContext.values(context, title: "Integration", ViewValues.compact(values))
         if let notice { page["flash"] = notice }
         return renderer.render("staff_integration", page, status: status)
-    }
-
-    static func query(_ request: Request, _ name: String) -> String {
-        (request.uri.queryParameters[Substring(name)].map { String($0) } ?? "").trimmingCharacters(in: .whitespaces)
     }
 }

@@ -68,6 +68,9 @@ enum ErrorMessages {
         }
     }
 
+    static let cardDetailsMissing = "Enter your card details in the secure card form."
+    static let billingDetailsMissing = "Enter the name on the card and its billing postcode."
+
     static func payment(_ error: PaymentError) -> String {
         switch error {
         case .notConfigured: "Card payments are not set up for this portal yet."
@@ -83,6 +86,7 @@ enum ErrorMessages {
         case .methodExpired: "That card has expired. Choose another card or add a new one."
         case .cardNotSaved(let message): "Your card could not be used: \(message) Nothing was charged."
         case .gateway(let message): "The payment could not be made: \(message)"
+        case .linkNotUsable: "This payment link can no longer be used. Nothing was charged. Ask the business that sent it for a new one."
         case .paymentInProgress(let number, _):
             "A payment for \(number) is already being processed, so nothing more was charged. Its result is shown under Payments; pay again only if it fails."
         }

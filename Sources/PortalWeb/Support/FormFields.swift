@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// A parsed `application/x-www-form-urlencoded` body. Later fields with the same name win, as in
 /// most frameworks; `all` keeps every value for multi-selects.
@@ -59,5 +60,12 @@ public enum CardNumberDetector {
             }
         }
         return sum % 10 == 0
+    }
+}
+
+extension Request {
+    /// A query-string value, trimmed; "" when absent.
+    func queryText(_ name: String) -> String {
+        (uri.queryParameters[Substring(name)].map { String($0) } ?? "").trimmingCharacters(in: .whitespaces)
     }
 }

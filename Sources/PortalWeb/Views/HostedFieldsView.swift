@@ -27,6 +27,13 @@ enum HostedFieldsView {
         !(result["token"] ?? "").isEmpty || !(result["setup_intent"] ?? "").isEmpty || !(result["data_value"] ?? "").isEmpty
     }
 
+    /// What is missing from a new card's entry (the gateway's result, then the billing details), or nil.
+    static func cardEntryProblem(_ result: [String: String], billingName: String, billingPostcode: String) -> String? {
+        if !hasCard(result) { return ErrorMessages.cardDetailsMissing }
+        if billingName.isEmpty || billingPostcode.isEmpty { return ErrorMessages.billingDetailsMissing }
+        return nil
+    }
+
     /// Adds the card entry to a payment form's values (`gateway`, or `blocked` when no gateway is
     /// configured); returns the gateway's origins for the page's Content-Security-Policy.
     static func addCardEntry(to values: inout [String: Any], services: PortalServices, scope: CustomerScope, accountName: String,
